@@ -1,0 +1,29 @@
+# `make demo` runs the demo benchmark, `make test` the whole test suite. Both create the
+# virtual environment .venv (pip install -e .[test]) on first use and refresh it when
+# pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+MCUORCH := $(VENV)/bin/mcuorch
+DEMO_ARGS ?= sine_model aww -b tvmaot -t host_x86 -t riscv_qemu -t mps3_an547 -f validate --parallel 2 --label demo
+
+.PHONY: demo test bench clean-venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(MCUORCH) run $(DEMO_ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/orchestration.py
+
+clean-venv:
+	rm -rf $(VENV)

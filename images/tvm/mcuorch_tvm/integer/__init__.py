@@ -1,0 +1,1 @@
+"""Integer kernels for ``tvmaot`` (placeholder docstring, completed below)."""

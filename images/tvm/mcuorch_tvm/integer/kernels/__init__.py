@@ -1,0 +1,1 @@
+"""Integer kernel generators, one module per operator family (TIR built in Python)."""

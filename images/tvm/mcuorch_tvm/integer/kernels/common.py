@@ -1,0 +1,85 @@
+"""Pieces shared by the kernel generators: the kernel description handed to the lowering,
+channel-blocked weight layouts, unrolled reduction loops and the blocked requant epilogue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from tvm import tirx
+
+from .. import tir as K
+from ..tir import RequantStage
+
+
+@dataclass
+class Kernel:
+    """One generated kernel: ``func(*activations, *constants, output)``.
+
+    ``constants`` are numpy arrays in the layout the kernel reads (already reordered);
+    ``macs`` counts multiply-accumulates of one call (for reports and instructions/MAC).
+    """
+
+    func: tirx.PrimFunc
+    constants: list[np.ndarray] = field(default_factory=list)
+    macs: int = 0
+    note: str = ""
+
+
+def split_blocks(channels: int, block: int) -> list[tuple[int, int]]:
+    """``(first_channel, width)`` of each channel block: full blocks, then the tail."""
+    blocks = [(start, block) for start in range(0, channels - channels % block, block)]
+    if channels % block:
+        blocks.append((channels - channels % block, channels % block))
+    return blocks
+
+
+def block_weights(w: np.ndarray, block: int) -> np.ndarray:
+    """Reorder ``[C, R]`` weights (C output channels, R reduction taps) so that a channel
+    block reads its taps sequentially: ``[block][r][channel-in-block]``, tail block last."""
+    c, r = w.shape
+    parts = []
+    for start, width in split_blocks(c, block):
+        parts.append(np.ascontiguousarray(w[start:start + width].T).reshape(-1))
+    return np.concatenate(parts).astype(w.dtype) if parts else w.reshape(-1)
+
+
+def block_offset(channels: int, block: int, taps: int, start: int) -> int:
+    """Element offset of the block starting at channel ``start`` in :func:`block_weights`."""
+    return start * taps
+
+
+def unrolled_range(extent: int, unroll: int, body: Callable[[tirx.PrimExpr], None]) -> None:
+    """``for i in range(extent): body(i)`` with ``unroll`` copies per iteration (+ remainder).
+
+    Unrolling in Python (not a TIR pragma) keeps the generated C explicit, so any C compiler
+    sees straight-line bodies with constant offsets.
+    """
+    unroll = max(1, min(unroll, extent))
+    main = extent - extent % unroll
+    if main == extent and unroll == extent:
+        for i in range(extent):
+            body(K.c32(i))
+        return
+    if main:
+        with K.serial(0, main // unroll) as outer:
+            base = K.bind(outer * K.c32(unroll)) if unroll > 1 else outer
+            for i in range(unroll):
+                body(base + K.c32(i) if i else base)
+    for i in range(main, extent):
+        body(K.c32(i))
+
+
+def per_channel_params(stage: RequantStage, mult_buf, shift_buf, channel: tirx.PrimExpr):
+    """Loads of one channel's multiplier and shift, or ``(None, None)`` for per-tensor."""
+    if not stage.per_channel:
+        return None, None
+    return mult_buf[channel], shift_buf[channel]
+
+
+def requant_constants(stage: RequantStage) -> list[np.ndarray]:
+    """The constant arrays a kernel needs for its output stage (none when per-tensor)."""
+    if not stage.per_channel:
+        return []
+    return [stage.multiplier_array(), stage.shift_array()]

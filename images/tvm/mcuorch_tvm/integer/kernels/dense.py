@@ -1,0 +1,72 @@
+"""FULLY_CONNECTED: int8 x int8 -> int32 accumulation, folded input offset, requantization.
+
+Schedule: output channels in register blocks of ``block``; each block streams its weights
+sequentially (``[block][k][channel]``) and reuses every loaded input value ``block`` times;
+the reduction is unrolled ``unroll`` times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import tir as K
+from ..tir import RequantStage
+from .common import Kernel, block_weights, requant_constants, unrolled_range
+
+
+@dataclass(frozen=True)
+class DenseSchedule:
+    block: int = 4
+    unroll: int = 4
+
+
+def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weights: np.ndarray,
+                 bias: np.ndarray, stage: RequantStage, schedule: DenseSchedule = DenseSchedule()) -> Kernel:
+    """``weights`` [O, K] int8, ``bias`` [O] int32 already folded (see quant.fold_bias)."""
+    outs, depth = weights.shape
+    batches = int(np.prod(in_shape)) // depth
+    block = max(1, min(schedule.block, outs))
+    packed = block_weights(weights.astype(np.int8), block)
+    consts = [packed, bias.astype(np.int32)] + requant_constants(stage)
+    params = [("x", in_shape, K.I8), ("w", packed.shape, K.I8), ("bias", (outs,), K.I32)]
+    if stage.per_channel:
+        params += [("mult", (outs,), K.I32), ("shift", (outs,), K.I8)]
+    params.append(("y", out_shape, K.I8))
+    with K.prim_func(name, params) as (ib, bufs):
+        x, w, b = bufs[0], bufs[1], bufs[2]
+        y = bufs[-1]
+        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
+        xf = K.T.decl_buffer((batches * depth,), K.I8, data=x.data)
+        yf = K.T.decl_buffer((batches * outs,), K.I8, data=y.data)
+        acc = K.local(block)
+        with K.serial(0, batches) as n:
+            nfull, tail = divmod(outs, block)
+            if nfull:
+                with K.serial(0, nfull) as ob:
+                    _block(ob * K.c32(block), block, depth, n, xf, w, b, mult, shift, yf, acc, stage,
+                           schedule, outs, ob * K.c32(block * depth))
+            if tail:
+                _block(K.c32(nfull * block), tail, depth, n, xf, w, b, mult, shift, yf, acc, stage,
+                       schedule, outs, K.c32(nfull * block * depth))
+    return Kernel(K.finish(ib), consts, macs=batches * outs * depth, note=f"block={block} unroll={schedule.unroll}")
+
+
+def _block(c0, width, depth, n, xf, w, b, mult, shift, yf, acc, stage, schedule, outs, w0) -> None:
+    for r in range(width):
+        K.store(acc, b[c0 + K.c32(r)], [r])
+    xbase = K.bind(n * K.c32(depth))
+
+    def tap(k):
+        xv = K.bind(K.i32(xf[xbase + k]))
+        wk = K.bind(w0 + k * K.c32(width))
+        for r in range(width):
+            K.store(acc, acc[r] + xv * K.i32(w[wk + K.c32(r)]), [r])
+
+    unrolled_range(depth, schedule.unroll, tap)
+    ybase = K.bind(n * K.c32(outs) + c0)
+    for r in range(width):
+        ch = c0 + K.c32(r)
+        m, s = (mult[ch], shift[ch]) if stage.per_channel else (None, None)
+        K.store(yf, K.T.Cast(K.I8, K.requantize(acc[r], stage, m, s)), [ybase + K.c32(r)])

@@ -1,0 +1,96 @@
+"""ADD (TFLite's int8 rescale-to-common-scale algorithm) and PAD (fill with the zero point)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import tir as K
+from ..quant import AddParams
+from .common import Kernel
+
+
+def _strides(shape: tuple[int, ...]) -> list[int]:
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return out[::-1]
+
+
+def _broadcast_strides(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[int]:
+    """Element strides of an input read at each output index (0 on broadcast dimensions)."""
+    rank = len(out_shape)
+    padded = (1,) * (rank - len(in_shape)) + tuple(in_shape)
+    strides = _strides(padded)
+    return [0 if padded[i] == 1 and out_shape[i] != 1 else strides[i] for i in range(rank)]
+
+
+def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
+    """``out = clamp(Rescale(Rescale(a) + Rescale(b)) + zp)`` exactly as TFLite's AddElementwise."""
+    params = [("a", a_shape, K.I8), ("b", b_shape, K.I8), ("y", out_shape, K.I8)]
+    size = int(np.prod(out_shape))
+    with K.prim_func(name, params) as (ib, bufs):
+        a = K.T.decl_buffer((int(np.prod(a_shape)),), K.I8, data=bufs[0].data)
+        b = K.T.decl_buffer((int(np.prod(b_shape)),), K.I8, data=bufs[1].data)
+        y = K.T.decl_buffer((size,), K.I8, data=bufs[2].data)
+
+        def element(out_index, a_index, b_index) -> None:
+            av = (K.i32(a[a_index]) + K.c32(p.input1_offset)) * K.c32(1 << p.LEFT_SHIFT)
+            bv = (K.i32(b[b_index]) + K.c32(p.input2_offset)) * K.c32(1 << p.LEFT_SHIFT)
+            sa = K.rdbpot(K.srdhm_positive(av, K.c32(p.input1_multiplier)), -p.input1_shift)
+            sb = K.rdbpot(K.srdhm_positive(bv, K.c32(p.input2_multiplier)), -p.input2_shift)
+            raw = K.bind(sa + sb)
+            out = K.rdbpot(K.srdhm_positive(raw, K.c32(p.output_multiplier)), -p.output_shift)
+            value = K.clamp(out + K.c32(p.output_offset), p.act_min, p.act_max)
+            K.store(y, K.T.Cast(K.I8, value), [out_index])
+
+        if tuple(a_shape) == tuple(out_shape) and tuple(b_shape) == tuple(out_shape):
+            with K.serial(0, size) as i:
+                element(i, i, i)
+        else:
+            sa, sb, so = (_broadcast_strides(tuple(a_shape), tuple(out_shape)),
+                          _broadcast_strides(tuple(b_shape), tuple(out_shape)), _strides(tuple(out_shape)))
+            loops = []
+
+            def nest(dim: int) -> None:
+                if dim == len(out_shape):
+                    oi = sum((v * K.c32(s) for v, s in zip(loops, so)), K.c32(0))
+                    ai = sum((v * K.c32(s) for v, s in zip(loops, sa)), K.c32(0))
+                    bi = sum((v * K.c32(s) for v, s in zip(loops, sb)), K.c32(0))
+                    element(oi, ai, bi)
+                    return
+                with K.serial(0, int(out_shape[dim])) as v:
+                    loops.append(v)
+                    nest(dim + 1)
+                    loops.pop()
+
+            nest(0)
+    return Kernel(K.finish(ib), [], macs=0, note="elementwise")
+
+
+def pad_kernel(name: str, in_shape, out_shape, pads: list[tuple[int, int]], pad_value: int) -> Kernel:
+    """Copy the input into the middle of the output, ``pad_value`` elsewhere (rows at a time)."""
+    rank = len(out_shape)
+    params = [("x", in_shape, K.I8), ("y", out_shape, K.I8)]
+    so, si = _strides(tuple(out_shape)), _strides(tuple(in_shape))
+    with K.prim_func(name, params) as (ib, bufs):
+        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[1].data)
+        loops = []
+
+        def nest(dim: int) -> None:
+            if dim == rank:
+                inside = K.T.And(K.T.bool(True), K.T.bool(True))
+                for v, (before, _after), size in zip(loops, pads, in_shape):
+                    inside = K.T.And(inside, K.T.And(v >= K.c32(before), v < K.c32(before + size)))
+                oi = sum((v * K.c32(s) for v, s in zip(loops, so)), K.c32(0))
+                ii = sum(((v - K.c32(before)) * K.c32(s) for v, (before, _), s in zip(loops, pads, si)), K.c32(0))
+                K.store(y, K.T.if_then_else(inside, x[ii], K.T.Cast(K.I8, K.c32(pad_value))), [oi])
+                return
+            with K.serial(0, int(out_shape[dim])) as v:
+                loops.append(v)
+                nest(dim + 1)
+                loops.pop()
+
+        nest(0)
+    return Kernel(K.finish(ib), [], macs=0, note="pad")

@@ -1,0 +1,190 @@
+"""Read the operators of an int8 ``.tflite`` graph with everything integer lowering needs.
+
+Unlike Relax's frontend this keeps TFLite's own view: tensor quantization as stored (float32
+scales, int zero points, per-channel axis), constant buffers as numpy arrays, and the builtin
+options of each operator as a small dict. Only subgraph 0 is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import tflite
+from tflite.BuiltinOperator import BuiltinOperator
+from tflite.BuiltinOptions import BuiltinOptions
+from tflite.Padding import Padding
+from tflite.TensorType import TensorType
+
+from ..errors import UnsupportedOperator, UserError
+
+_OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+_DTYPES = {
+    TensorType.INT8: "int8",
+    TensorType.UINT8: "uint8",
+    TensorType.INT16: "int16",
+    TensorType.INT32: "int32",
+    TensorType.INT64: "int64",
+    TensorType.FLOAT32: "float32",
+    TensorType.BOOL: "bool",
+}
+_ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Quantization of one tensor exactly as stored in the flatbuffer (scales are float32)."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int = 0
+
+    @property
+    def per_tensor(self) -> bool:
+        return len(self.scale) == 1
+
+
+@dataclass
+class TensorDesc:
+    """One tensor of subgraph 0; ``data`` holds the contents of constant tensors."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: Quantization | None
+    data: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+@dataclass
+class OpDesc:
+    """One operator: builtin name, tensor indices (-1 = absent optional input), options."""
+
+    index: int
+    name: str
+    inputs: list[int]
+    outputs: list[int]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelDesc:
+    """Tensors and operators of subgraph 0 in graph order."""
+
+    tensors: list[TensorDesc]
+    ops: list[OpDesc]
+    inputs: list[int]
+    outputs: list[int]
+
+    def tensor(self, index: int) -> TensorDesc:
+        return self.tensors[index]
+
+
+def _quantization(tensor) -> Quantization | None:
+    q = tensor.Quantization()
+    if q is None or q.ScaleLength() == 0:
+        return None
+    scale = tuple(float(s) for s in q.ScaleAsNumpy())
+    zp = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
+    if len(zp) == 1 and len(scale) > 1:
+        zp = zp * len(scale)
+    return Quantization(scale, zp, int(q.QuantizedDimension()))
+
+
+def _buffer(model: tflite.Model, tensor, dtype: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    buf = model.Buffers(tensor.Buffer())
+    if buf is None or buf.DataLength() == 0:
+        if buf is not None and buf.Offset() > 1:
+            raise UnsupportedOperator("NONE", "model stores buffers outside the flatbuffer (>2 GB layout)")
+        return None
+    raw = buf.DataAsNumpy().tobytes()
+    return np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def _options(op, name: str) -> dict[str, Any]:
+    """The builtin options this package uses, by operator."""
+    table = op.BuiltinOptions()
+    kind = op.BuiltinOptionsType()
+
+    def load(cls):
+        obj = cls()
+        if table is not None:
+            obj.Init(table.Bytes, table.Pos)
+        return obj
+
+    def act(code: int) -> str:
+        if code not in _ACTIVATIONS:
+            raise UnsupportedOperator(name, f"fused activation code {code}")
+        return _ACTIVATIONS[code]
+
+    if name == "CONV_2D" and kind == BuiltinOptions.Conv2DOptions:
+        o = load(tflite.Conv2DOptions)
+        return {"padding": "SAME" if o.Padding() == Padding.SAME else "VALID",
+                "stride": (o.StrideH(), o.StrideW()),
+                "dilation": (o.DilationHFactor(), o.DilationWFactor()),
+                "activation": act(o.FusedActivationFunction())}
+    if name == "DEPTHWISE_CONV_2D" and kind == BuiltinOptions.DepthwiseConv2DOptions:
+        o = load(tflite.DepthwiseConv2DOptions)
+        return {"padding": "SAME" if o.Padding() == Padding.SAME else "VALID",
+                "stride": (o.StrideH(), o.StrideW()),
+                "dilation": (o.DilationHFactor(), o.DilationWFactor()),
+                "depth_multiplier": o.DepthMultiplier(),
+                "activation": act(o.FusedActivationFunction())}
+    if name == "FULLY_CONNECTED":
+        if kind != BuiltinOptions.FullyConnectedOptions:
+            return {"activation": "NONE", "keep_num_dims": False, "weights_format": 0}
+        o = load(tflite.FullyConnectedOptions)
+        return {"activation": act(o.FusedActivationFunction()),
+                "keep_num_dims": bool(o.KeepNumDims()),
+                "weights_format": int(o.WeightsFormat())}
+    if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D") and kind == BuiltinOptions.Pool2DOptions:
+        o = load(tflite.Pool2DOptions)
+        return {"padding": "SAME" if o.Padding() == Padding.SAME else "VALID",
+                "stride": (o.StrideH(), o.StrideW()),
+                "filter": (o.FilterHeight(), o.FilterWidth()),
+                "activation": act(o.FusedActivationFunction())}
+    if name == "ADD":
+        if kind != BuiltinOptions.AddOptions:
+            return {"activation": "NONE"}
+        o = load(tflite.AddOptions)
+        return {"activation": act(o.FusedActivationFunction())}
+    if name == "SOFTMAX":
+        beta = load(tflite.SoftmaxOptions).Beta() if kind == BuiltinOptions.SoftmaxOptions else 1.0
+        return {"beta": float(beta)}
+    if name == "MEAN":
+        keep = bool(load(tflite.ReducerOptions).KeepDims()) if kind == BuiltinOptions.ReducerOptions else False
+        return {"keep_dims": keep}
+    return {}
+
+
+def read_model(buf: bytes) -> ModelDesc:
+    """Parse subgraph 0 of a ``.tflite`` flatbuffer."""
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise UserError("not a TFLite flatbuffer (missing 'TFL3' identifier)")
+    model = tflite.Model.GetRootAsModel(buf, 0)
+    if model.SubgraphsLength() < 1:
+        raise UserError("TFLite model has no subgraph")
+    graph = model.Subgraphs(0)
+    tensors = []
+    for i in range(graph.TensorsLength()):
+        t = graph.Tensors(i)
+        dtype = _DTYPES.get(t.Type(), f"type{t.Type()}")
+        shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+        data = _buffer(model, t, dtype, shape) if dtype in _DTYPES.values() else None
+        name = t.Name().decode() if t.Name() else f"tensor{i}"
+        tensors.append(TensorDesc(i, name, shape, dtype, _quantization(t), data))
+    ops = []
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "UNKNOWN")
+        inputs = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
+        outputs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
+        ops.append(OpDesc(i, name, inputs, outputs, _options(op, name)))
+    return ModelDesc(tensors, ops, [int(x) for x in graph.InputsAsNumpy()],
+                     [int(x) for x in graph.OutputsAsNumpy()])

@@ -1,0 +1,1 @@
+"""The `mcuorch` command line: a thin typer layer over the orchestrator modules."""

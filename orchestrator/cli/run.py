@@ -1,0 +1,109 @@
+"""`mcuorch run MODEL...`: MLonMCU's `flow run`, stage by stage in toolchain images."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from orchestrator.cli.argv import split_group
+from orchestrator.cli.console import stderr, stdout
+from orchestrator.cli.signals import cancel_on_signals
+from orchestrator.components.base import Stage
+from orchestrator.errors import ConfigError
+from orchestrator.matrix import MatrixRequest
+from orchestrator.paths import home_paths
+from orchestrator.plan import Plan
+from orchestrator.runtime.select import check_runtime_name
+from orchestrator.session import SessionStore
+
+UNTIL = {"load": Stage.LOAD, "build": Stage.BUILD, "compile": Stage.COMPILE, "run": Stage.RUN}
+
+Names = Annotated[list[str], typer.Option(default_factory=list)]
+
+
+def _until(value: str) -> Stage:
+    try:
+        return UNTIL[value.lower()]
+    except KeyError:
+        raise ConfigError(f"unknown stage {value!r} for --until; choose from: {', '.join(UNTIL)}") from None
+
+
+def print_plan(plan: Plan) -> None:
+    """Runs and per-stage job counts (the dry-run output)."""
+    stdout.print(f"{len(plan.runs)} runs", highlight=False)
+    for run in plan.runs:
+        extra = []
+        if run.features:
+            extra.append("features=" + ",".join(run.features))
+        if run.config:
+            extra.append("config=" + ",".join(f"{k}={v}" for k, v in sorted(run.config.items())))
+        stdout.print(f"  {run.index:>3}  {run.model.name}  {run.frontend}  {run.backend}  {run.platform}  "
+                     f"{run.target}  {' '.join(extra)}".rstrip(), highlight=False, markup=False)
+    counts = ", ".join(f"{stage.value} {n}" for stage, n in plan.counts().items())
+    stdout.print(f"jobs: {counts}", highlight=False)
+
+
+def run(
+    models: Annotated[list[str], typer.Argument(help="bundled model names or paths to .tflite files")] = [],  # noqa: B006
+    backend: Annotated[list[str], typer.Option("-b", "--backend", help="backend(s)")] = [],  # noqa: B006
+    target: Annotated[list[str], typer.Option("-t", "--target", help="target(s)")] = [],  # noqa: B006
+    platform: Annotated[list[str], typer.Option("--platform", help="platform (default: by target)")] = [],  # noqa: B006
+    frontend: Annotated[list[str], typer.Option("--frontend", help="frontend(s)")] = [],  # noqa: B006
+    feature: Annotated[list[str], typer.Option("-f", "--feature", help="feature for every run")] = [],  # noqa: B006
+    config: Annotated[list[str], typer.Option("-c", "--config", help="component.key=value for every run")] = [],  # noqa: B006
+    feature_gen: Annotated[list[str], typer.Option("--feature-gen", help="one feature set per use; _ = none")] = [],  # noqa: B006
+    config_gen: Annotated[list[str], typer.Option("--config-gen", help="one config set per use; _ = none")] = [],  # noqa: B006
+    postprocess: Annotated[list[str], typer.Option("--postprocess", help="report postprocess(es)")] = [],  # noqa: B006
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="worker threads (bare: all cores)")] = 1,
+    label: Annotated[str | None, typer.Option("-l", "--label", help="name of the saved results")] = None,
+    until: Annotated[str, typer.Option("--until", help="stop after load|build|compile|run")] = "run",
+    dry: Annotated[bool, typer.Option("--dry-run", help="print runs and job counts, run nothing")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="continue a session (bare: the latest)")] = None,
+    rerun: Annotated[bool, typer.Option("--rerun", "--no-cache", help="execute jobs even when cached")] = False,
+    runtime: Annotated[str | None, typer.Option("--runtime", help="docker (default) or local")] = None,
+    env: Annotated[str | None, typer.Option("--env", help="environment name or path (MCUORCH_ENV)")] = None,
+    comment: Annotated[str, typer.Option("--comment", help="text for the report's Comment column")] = "",
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="no progress output")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="stream job logs; tracebacks")] = False,
+) -> None:
+    """Run models through LOAD → BUILD → COMPILE → RUN and print the report."""
+    # pandas (report) loads only when a session really runs: other commands start fast
+    from orchestrator.report.display import print_report
+    from orchestrator.runner import SessionOptions, SessionRunner, dry_run, options_from_session, prepare
+
+    stage = _until(until)
+    request = MatrixRequest(
+        models=models, frontends=frontend, backends=backend, platforms=platform, targets=target,
+        features=feature, config=config, feature_gen=[split_group(g) for g in feature_gen],
+        config_gen=[split_group(g) for g in config_gen], postprocesses=postprocess)
+    resumed = None
+    if resume is not None:
+        resumed = SessionStore(home_paths().sessions).load(resume)
+        options = options_from_session(resumed, runtime=runtime, parallel=parallel if parallel > 1 else None,
+                                       rerun=rerun, quiet=quiet, verbose=verbose, comment=comment)
+    else:
+        options = SessionOptions(env=env, request=request, until=stage, parallel=parallel,
+                                 runtime=runtime or os.environ.get("MCUORCH_RUNTIME", "docker"), rerun=rerun,
+                                 label=label, quiet=quiet, verbose=verbose, command=sys.argv[:], comment=comment)
+    check_runtime_name(options.runtime)
+    prepared = prepare(options.env, options.request)
+    if dry:
+        print_plan(dry_run(prepared, options.until))
+        return
+    cancel = threading.Event()
+    with cancel_on_signals(cancel):
+        result = SessionRunner(stderr).run(options, cancel, resume=resumed, prepared=prepared)
+    print_report(result.report, stdout)
+    counts = result.record.counts
+    failing = sum(r.failing for r in result.results)
+    status = "interrupted: partial report" if result.cancelled else f"{failing} failing" if failing else "ok"
+    stderr.print(f"session {result.record.id}: {len(result.results)} runs, {status}; jobs: "
+                 f"{counts.get('done', 0)} executed, {counts.get('cached', 0)} cached, "
+                 f"{counts.get('failed', 0)} failed; report: {result.report_files[0].parent}",
+                 highlight=False, markup=False)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)

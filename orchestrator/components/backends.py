@@ -1,0 +1,140 @@
+"""Backends (BUILD): generate model code from the loaded model.
+
+Every backend runs one command inside its framework's image:
+`<command> --model LOAD/model.tflite --meta LOAD/model.json --out OUT [options]`, where the
+options come from the backend's output-affecting config keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from orchestrator.components.base import (
+    Backend,
+    ComponentConfig,
+    JobSpec,
+    Stage,
+    StageConfig,
+    StageContext,
+    setting,
+)
+
+if TYPE_CHECKING:
+    from orchestrator.matrix import RunSpec
+
+
+class CodegenBackend(Backend):
+    """A backend driven by one image-side command with `--key value` options."""
+
+    command: ClassVar[str]
+    image_name: ClassVar[str]
+
+    def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
+        return self.image_name
+
+    def options(self, cfg: ComponentConfig) -> list[str]:
+        """`--key value` for output-affecting keys that differ from their defaults.
+
+        Image-side commands share these defaults, so an unchanged key needs no flag and an
+        image that lacks an option only fails when a run really asks for it.
+        """
+        defaults = type(cfg)().key_values()
+        argv: list[str] = []
+        for key, value in cfg.key_values().items():
+            if value == defaults[key]:
+                continue
+            flag = "--" + key.replace("_", "-")
+            if isinstance(value, bool):
+                argv.append(flag if value else "--no-" + flag[2:])
+            elif value is not None:
+                argv += [flag, str(value)]
+        return argv
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        cfg = ctx.cfg(self.name)
+        load = ctx.inputs[Stage.LOAD.value]
+        argv = [self.command, "--model", str(load / "model.tflite"), "--meta", str(load / "model.json"),
+                "--out", str(ctx.out), *self.options(cfg)]
+        return JobSpec(image=self.image(ctx.run, ctx.config), argv=argv, inputs=[load],
+                       timeout_sec=cfg.timeout_sec)
+
+
+class TvmConfig(StageConfig):
+    opt_level: int = setting(3, ge=0, le=3, description="Relax/TIR optimisation level")
+    timeout_sec: float = setting(1800.0, affects_outputs=False, gt=0)
+
+
+class TvmAotConfig(TvmConfig):
+    usmp: bool = setting(False, description="unified static memory planning (TVM fork only)")
+    unpacked_api: bool = setting(False, description="call kernels with plain pointers (TVM fork only)")
+    kernels: Literal["default", "cmsisnn", "muriscvnn"] = setting("default", description="BYOC kernel library")
+
+
+class TvmAot(CodegenBackend):
+    """TVM to dependency-free C with a static arena (upstream Relax, or the fork's AOT)."""
+
+    name = "tvmaot"
+    framework = "tvm"
+    Config = TvmAotConfig
+    command = "mcuorch-tvmaot"
+    image_name = "tvm"
+    description = "TVM ahead-of-time C with one statically planned arena"
+
+
+class TvmAotPlusConfig(TvmAotConfig):
+    usmp: bool = setting(True)
+    unpacked_api: bool = setting(True)
+
+
+class TvmAotPlus(CodegenBackend):
+    """Lightweight AOT (MLonMCU's tvmaotplus): USMP and the unpacked API by default."""
+
+    name = "tvmaotplus"
+    framework = "tvm"
+    Config = TvmAotPlusConfig
+    command = "mcuorch-tvmaotplus"
+    image_name = "tvm"
+
+
+class TvmRtConfig(TvmConfig):
+    kernels: Literal["default", "cmsisnn", "muriscvnn"] = setting("default")
+
+
+class TvmRt(CodegenBackend):
+    """TVM graph runtime."""
+
+    name = "tvmrt"
+    framework = "tvm"
+    Config = TvmRtConfig
+    command = "mcuorch-tvmrt"
+    image_name = "tvm"
+
+
+class TflmConfig(StageConfig):
+    arena_size: int | None = setting(None, gt=0, description="tensor arena bytes (None: from the model)")
+    kernels: Literal["reference", "cmsisnn", "muriscvnn"] = setting("reference", description="optimised kernels")
+    timeout_sec: float = setting(900.0, affects_outputs=False, gt=0)
+
+
+class Tflmi(CodegenBackend):
+    """TFLite-Micro interpreter."""
+
+    name = "tflmi"
+    framework = "tflm"
+    Config = TflmConfig
+    command = "mcuorch-tflmi"
+    image_name = "tflm"
+
+
+class Tflmc(CodegenBackend):
+    """TFLite-Micro compiler (preinterpreted, static code)."""
+
+    name = "tflmc"
+    framework = "tflm"
+    Config = TflmConfig
+    command = "mcuorch-tflmc"
+    image_name = "tflm"
+
+
+ALL = [TvmAot, TvmAotPlus, TvmRt, Tflmi, Tflmc]

@@ -1,0 +1,251 @@
+"""Component base classes: what every frontend, backend, platform, target, feature and
+postprocess declares.
+
+A component is a small class with a pydantic config model (typed keys with defaults, each
+marked as affecting outputs or not) and, for stage components, a method that turns a
+`StageContext` into a `JobSpec` plus a collector that turns a finished job into metrics.
+Components never execute anything themselves: the scheduler runs their job specs through a
+runtime, so the same component works locally, in Docker and under the fake runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.paths import ProjectPaths
+
+if TYPE_CHECKING:
+    from orchestrator.matrix import RunSpec
+
+Metric = float | int | str | bool
+
+
+class Stage(str, Enum):
+    """Stages of a run, in execution order. POSTPROCESS runs on the host."""
+
+    LOAD = "LOAD"
+    BUILD = "BUILD"
+    COMPILE = "COMPILE"
+    RUN = "RUN"
+    POSTPROCESS = "POSTPROCESS"
+
+    @classmethod
+    def jobs(cls) -> list[Stage]:
+        """The stages that become jobs executed in images."""
+        return [cls.LOAD, cls.BUILD, cls.COMPILE, cls.RUN]
+
+    @classmethod
+    def parse(cls, text: str) -> Stage:
+        return cls(text.upper())
+
+
+class Kind(str, Enum):
+    """Component kinds; the values are the environment file's section names."""
+
+    FRONTEND = "frontends"
+    BACKEND = "backends"
+    PLATFORM = "platforms"
+    TARGET = "targets"
+    FEATURE = "features"
+    POSTPROCESS = "postprocesses"
+
+    @property
+    def singular(self) -> str:
+        return self.value[:-1] if self is not Kind.POSTPROCESS else "postprocess"
+
+
+def setting(default: Any, *, affects_outputs: bool = True, description: str = "", **constraints: Any) -> Any:
+    """Declare a config key; `affects_outputs=False` keeps it out of job keys (e.g. timeouts)."""
+    return Field(default, description=description,
+                 json_schema_extra={"affects_outputs": affects_outputs}, **constraints)
+
+
+class ComponentConfig(BaseModel):
+    """Base of every component's config model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        """Config key as users write it (the alias, if any) → field name."""
+        return {(info.alias or name): name for name, info in cls.model_fields.items()}
+
+    @classmethod
+    def output_keys(cls) -> list[str]:
+        """Keys whose values can change a job's outputs (and so enter its key)."""
+        keys = []
+        for name, info in cls.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if extra.get("affects_outputs", True):
+                keys.append(info.alias or name)
+        return sorted(keys)
+
+    def key_values(self) -> dict[str, Any]:
+        """The output-affecting values by user-facing key, JSON-ready."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return {k: data[k] for k in self.output_keys()}
+
+    def values(self) -> dict[str, Any]:
+        """Every value by user-facing key, JSON-ready."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class StageConfig(ComponentConfig):
+    """Config every stage component has: a wall-clock timeout that never enters job keys."""
+
+    timeout_sec: float = setting(600.0, affects_outputs=False, gt=0,
+                                 description="wall-clock limit of this component's stage job")
+
+
+class JobSpec(BaseModel):
+    """One argv to execute in one image: what a stage component asks the scheduler to run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    image: str
+    argv: list[str] = Field(min_length=1)
+    inputs: list[Path] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    accepted_exit_codes: frozenset[int] = frozenset({0})
+    timeout_sec: float = Field(gt=0)
+    network: bool = False
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Everything a stage component may use to build its job spec."""
+
+    run: RunSpec
+    config: Mapping[str, ComponentConfig]
+    inputs: Mapping[str, Path]
+    out: Path
+    project: ProjectPaths
+
+    def cfg(self, name: str) -> Any:
+        """The effective config of component `name` in this run."""
+        return self.config[name]
+
+
+@dataclass(frozen=True)
+class FinishedJob:
+    """A successfully finished (or cached) job, as collectors see it."""
+
+    stage: Stage
+    out: Path
+    stdout: Path
+    stderr: Path
+    exit_code: int
+    inputs: Mapping[str, Path] = field(default_factory=dict)
+
+
+class Component:
+    """Common declarations of every component."""
+
+    kind: ClassVar[Kind]
+    name: ClassVar[str]
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    description: ClassVar[str] = ""
+
+
+class StageComponent(Component):
+    """A component that contributes one stage job per run."""
+
+    stage: ClassVar[Stage]
+    Config: ClassVar[type[ComponentConfig]] = StageConfig
+
+    def key_config(self, run: RunSpec) -> dict[str, dict[str, Any]]:
+        """The config this stage reads, by component: it enters the job key."""
+        return {self.name: run.configs[self.name].key_values()}
+
+    def sources(self, run: RunSpec, project: ProjectPaths) -> dict[str, Path]:
+        """Project files mounted into the job (e.g. `sw/`): their digests enter the key."""
+        return {}
+
+    def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
+        """The environment image name this stage runs in."""
+        raise NotImplementedError(f"{type(self).__name__}.image")
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        """The argv, mounts and limits of this stage for one run."""
+        raise NotImplementedError(f"{type(self).__name__}.job")
+
+    def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
+        """Metrics parsed from the job's outputs (OUT/metrics.json is merged separately)."""
+        return {}
+
+
+class Frontend(StageComponent):
+    """Turns a model file into the validated model, its metadata and golden vectors (LOAD)."""
+
+    kind = Kind.FRONTEND
+    stage = Stage.LOAD
+
+
+class Backend(StageComponent):
+    """Generates model code from the loaded model (BUILD)."""
+
+    kind = Kind.BACKEND
+    stage = Stage.BUILD
+    framework: ClassVar[str] = ""
+
+
+class Platform(StageComponent):
+    """Builds the target software around generated code with the target's toolchain (COMPILE)."""
+
+    kind = Kind.PLATFORM
+    stage = Stage.COMPILE
+
+    def key_config(self, run: RunSpec) -> dict[str, dict[str, Any]]:
+        """The platform's own config plus the target's compile-time keys (not its RUN keys)."""
+        target_values = run.configs[run.target].key_values()
+        compile_keys = run.target_component.compile_keys
+        return {self.name: run.configs[self.name].key_values(),
+                run.target: {k: v for k, v in target_values.items() if k in compile_keys}}
+
+    def supports(self, target: str) -> bool:
+        """Whether this platform can build for `target`."""
+        return True
+
+
+class Target(StageComponent):
+    """Runs the program on a simulator or the host (RUN) and knows its toolchain facts."""
+
+    kind = Kind.TARGET
+    stage = Stage.RUN
+    toolchain_image: ClassVar[str] = ""
+    run_image: ClassVar[str] = ""
+    compile_keys: ClassVar[frozenset[str]] = frozenset()
+    """Config keys that change how the program is compiled (enter COMPILE keys)."""
+
+    def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
+        return self.run_image
+
+    def compile_args(self, config: ComponentConfig) -> list[str]:
+        """Extra platform arguments this target needs (e.g. `--arch`, `--abi`)."""
+        return []
+
+
+class Feature(Component):
+    """Adjusts config: `sets` maps `component.key` to a value, applied where the component runs."""
+
+    kind = Kind.FEATURE
+    sets: ClassVar[dict[str, Any]] = {}
+
+    def settings(self, run_components: set[str]) -> dict[str, Any]:
+        """The subset of `sets` that applies to a run using `run_components`."""
+        return {k: v for k, v in self.sets.items() if k.split(".", 1)[0] in run_components}
+
+
+class Postprocess(Component):
+    """Transforms the session's report DataFrame on the host."""
+
+    kind = Kind.POSTPROCESS
+
+    def apply(self, df: Any, config: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.apply")

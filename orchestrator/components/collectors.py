@@ -1,0 +1,57 @@
+"""Integration points between stage collectors and `orchestrator.metrics`.
+
+`orchestrator.metrics` (ELF static memory, harness output parsing) is developed separately;
+each collector calls exactly one function here, so wiring it in touches only this module.
+Until that package is importable, these functions return no metrics (never made-up zeros).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from orchestrator.components.base import Metric
+from orchestrator.errors import CollectError
+
+# MLonMCU's harness exit codes.
+EXIT_OK = 0x00
+EXIT_ERROR = 0x10
+EXIT_INVALID_SIZE = 0x11
+EXIT_MISMATCH = 0x12
+PROGRAM_EXIT_CODES = frozenset({EXIT_OK, EXIT_ERROR, EXIT_INVALID_SIZE, EXIT_MISMATCH})
+
+
+def _metrics_package() -> ModuleType | None:
+    try:
+        return importlib.import_module("orchestrator.metrics")
+    except ImportError:
+        return None
+
+
+def program_exit_metrics(exit_code: int) -> dict[str, Metric]:
+    """The program's own exit code → `Validation`, or a CollectError for real failures."""
+    if exit_code == EXIT_OK:
+        return {}
+    if exit_code == EXIT_MISMATCH:
+        return {"Validation": False}
+    names = {EXIT_ERROR: "error", EXIT_INVALID_SIZE: "invalid size"}
+    raise CollectError(f"program exit code {exit_code} ({names.get(exit_code, 'crash')})")
+
+
+def compile_metrics(elf: Path, target: str) -> dict[str, Metric]:
+    """COMPILE collector: static memory columns of `app.elf` for `target`."""
+    package = _metrics_package()
+    if package is None or not elf.is_file():
+        return {}
+    return dict(package.elf_metrics(elf, target))
+
+
+def run_metrics(stdout: str, program_exit_code: int, counts: Path | None, target: str) -> dict[str, Metric]:
+    """RUN collector: harness output (+ instruction counts) → report columns."""
+    metrics = program_exit_metrics(program_exit_code)
+    package = _metrics_package()
+    if package is not None:
+        parsed = dict(package.run_metrics(stdout, counts if counts and counts.is_file() else None, target))
+        metrics = {**parsed, **metrics}
+    return metrics

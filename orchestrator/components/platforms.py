@@ -1,0 +1,121 @@
+"""Platforms (COMPILE): build the target software around generated code.
+
+The platform runs in the target's toolchain image; the target contributes its own compile
+arguments (architecture, ABI), and its output-affecting config enters the COMPILE key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import field_validator
+
+from orchestrator.components import collectors
+from orchestrator.components.base import (
+    ComponentConfig,
+    FinishedJob,
+    JobSpec,
+    Metric,
+    Platform,
+    Stage,
+    StageConfig,
+    StageContext,
+    setting,
+)
+from orchestrator.paths import ProjectPaths
+
+if TYPE_CHECKING:
+    from orchestrator.matrix import RunSpec
+
+class MlifConfig(StageConfig):
+    optimize: Literal["2", "3", "s"] = setting("2", description="compiler optimisation level")
+    validate_outputs: Literal["exact", "atol", "argmax", "none"] = setting(
+        "none", alias="validate", description="how the harness compares outputs with golden ones")
+    atol: int = setting(1, ge=0, description="absolute tolerance for validate=atol")
+    timeout_sec: float = setting(900.0, affects_outputs=False, gt=0)
+
+    @field_validator("optimize", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class Mlif(Platform):
+    """MLonMCU's CMake target software (`sw/`), one project for every target."""
+
+    name = "mlif"
+    Config = MlifConfig
+    description = "the CMake target software in sw/ (harness + generated code)"
+    unsupported_targets = frozenset({"esp32", "esp32c3"})
+
+    def supports(self, target: str) -> bool:
+        return target not in self.unsupported_targets
+
+    def sources(self, run: RunSpec, project: ProjectPaths) -> dict[str, Path]:
+        return {"sw": project.sw}
+
+    def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
+        return run.target_component.toolchain_image
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        cfg: MlifConfig = ctx.cfg(self.name)
+        load, build = ctx.inputs[Stage.LOAD.value], ctx.inputs[Stage.BUILD.value]
+        sw = ctx.project.sw
+        argv = ["sh", str(sw / "compile.sh"), "--target", ctx.run.target,
+                "--codegen", str(build / "codegen"), "--golden", str(load / "golden"),
+                "--out", str(ctx.out), "--optimize", cfg.optimize, "--validate", cfg.validate_outputs]
+        if cfg.validate_outputs == "atol":
+            argv += ["--atol", str(cfg.atol)]
+        target = ctx.run.target_component
+        argv += target.compile_args(ctx.cfg(ctx.run.target))
+        return JobSpec(image=self.image(ctx.run, ctx.config), argv=argv, inputs=[load, build, sw],
+                       timeout_sec=cfg.timeout_sec)
+
+    def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
+        return collectors.compile_metrics(job.out / "app.elf", ctx.run.target)
+
+
+class EspidfConfig(StageConfig):
+    optimize: Literal["2", "s"] = setting("s")
+    validate_outputs: bool = setting(False, alias="validate")
+    debug: bool = setting(False)
+    timeout_sec: float = setting(1800.0, affects_outputs=False, gt=0)
+
+    @field_validator("optimize", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class Espidf(Platform):
+    """Espressif's ESP-IDF build system for the ESP32 family."""
+
+    name = "espidf"
+    Config = EspidfConfig
+    description = "ESP-IDF projects for esp32 / esp32c3"
+    supported_targets = frozenset({"esp32", "esp32c3"})
+
+    def supports(self, target: str) -> bool:
+        return target in self.supported_targets
+
+    def sources(self, run: RunSpec, project: ProjectPaths) -> dict[str, Path]:
+        return {"sw": project.sw}
+
+    def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
+        return "espidf"
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        cfg: EspidfConfig = ctx.cfg(self.name)
+        load, build = ctx.inputs[Stage.LOAD.value], ctx.inputs[Stage.BUILD.value]
+        argv = ["mcuorch-espidf-build", "--target", ctx.run.target, "--sw", str(ctx.project.sw),
+                "--codegen", str(build / "codegen"), "--golden", str(load / "golden"),
+                "--out", str(ctx.out), "--optimize", cfg.optimize]
+        argv += ["--validate"] if cfg.validate_outputs else []
+        argv += ["--debug"] if cfg.debug else []
+        return JobSpec(image="espidf", argv=argv, inputs=[load, build, ctx.project.sw],
+                       timeout_sec=cfg.timeout_sec)
+
+
+ALL = [Mlif, Espidf]

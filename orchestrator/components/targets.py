@@ -1,0 +1,234 @@
+"""Targets (RUN): run the compiled program on a simulator or the host.
+
+A target also carries the toolchain facts its platform needs: which image compiles for it and
+which extra arguments (architecture, ABI) the platform passes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from orchestrator.components import collectors
+from orchestrator.components.base import (
+    ComponentConfig,
+    FinishedJob,
+    JobSpec,
+    Metric,
+    Stage,
+    StageConfig,
+    StageContext,
+    Target,
+    setting,
+)
+from orchestrator.components.facts import target_facts
+from orchestrator.errors import CollectError
+
+
+class TargetConfig(StageConfig):
+    timeout_sec: float = setting(120.0, affects_outputs=False, gt=0)
+
+
+class RiscvConfig(TargetConfig):
+    arch: str = setting("rv32gc", pattern=r"^rv32[a-z_]+$", description="-march of the toolchain")
+    abi: str = setting("ilp32d", pattern=r"^ilp32[fde]?$", description="-mabi of the toolchain")
+    vext: bool = setting(False, description="RISC-V vector extension")
+    pext: bool = setting(False, description="RISC-V packed SIMD extension")
+
+
+class RiscvTarget(Target):
+    """Compile arguments shared by every RISC-V target."""
+
+    Config: ClassVar[type[ComponentConfig]] = RiscvConfig
+    toolchain_image = "gnu-riscv"
+    compile_keys = frozenset({"arch", "abi", "vext", "pext"})
+
+    def march(self, cfg: RiscvConfig) -> str:
+        return cfg.arch + ("v" if cfg.vext else "") + ("p" if cfg.pext else "")
+
+    def compile_args(self, config: ComponentConfig) -> list[str]:
+        cfg: RiscvConfig = config  # type: ignore[assignment]
+        return ["--arch", self.march(cfg), "--abi", cfg.abi]
+
+
+def _elf(ctx: StageContext) -> str:
+    return str(ctx.inputs[Stage.COMPILE.value] / "app.elf")
+
+
+class RunnerTarget(Target):
+    """RUN through an image-side runner: `<command> ... --out OUT` writes `OUT/stdout.txt` and
+    `OUT/exit_code` (the program's) and exits 0 when the program ran to its end."""
+
+    command: ClassVar[str]
+    counts_file: ClassVar[str | None] = None
+
+    def run_options(self, ctx: StageContext) -> list[str]:
+        return ["--elf", _elf(ctx)]
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        cfg = ctx.cfg(self.name)
+        argv = [self.command, *self.run_options(ctx), "--out", str(ctx.out)]
+        return JobSpec(image=self.run_image, argv=argv, inputs=[ctx.inputs[Stage.COMPILE.value]],
+                       timeout_sec=cfg.timeout_sec)
+
+    def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
+        exit_file, stdout = job.out / "exit_code", job.out / "stdout.txt"
+        code = exit_file.read_text().strip() if exit_file.is_file() else ""
+        if not code.lstrip("-").isdigit():
+            raise CollectError("the runner wrote no program exit code")
+        text = stdout.read_text(errors="replace") if stdout.is_file() else ""
+        counts = job.out / self.counts_file if self.counts_file else None
+        return collectors.run_metrics(text, int(code), counts, self.name)
+
+
+class QemuTarget(RunnerTarget):
+    """QEMU boards through `mcuorch-qemu-run` with the instruction-count plugin."""
+
+    board: ClassVar[str]
+    run_image = "qemu"
+    command = "mcuorch-qemu-run"
+    counts_file = "counts.json"
+
+    def cpu(self, cfg: ComponentConfig) -> str | None:
+        return None
+
+    def run_options(self, ctx: StageContext) -> list[str]:
+        cpu = self.cpu(ctx.cfg(self.name))
+        return ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
+
+
+class RiscvQemu(QemuTarget, RiscvTarget):
+    """QEMU RISC-V `virt` board (rv32), exact instruction counts from the TCG plugin."""
+
+    name = "riscv_qemu"
+    board = "virt"
+    description = "QEMU riscv32 virt board"
+
+    def cpu(self, cfg: ComponentConfig) -> str | None:
+        """QEMU's `-cpu` for the configured architecture, from sw/targets/riscv_qemu.json."""
+        variants = target_facts(self.name).get("arch_variants", {})
+        return variants.get(cfg.arch, {}).get("qemu_cpu")  # type: ignore[attr-defined]
+
+
+class ArmQemu(QemuTarget):
+    Config = TargetConfig
+    toolchain_image = "gnu-arm"
+
+
+class Mps3An547(ArmQemu):
+    """Arm MPS3 AN547 (Corstone-300 FPGA image): Cortex-M55 with MVE."""
+
+    name = "mps3_an547"
+    board = "mps3-an547"
+    description = "QEMU MPS3 AN547, Cortex-M55"
+
+
+class Mps2An386(ArmQemu):
+    """Arm MPS2 AN386: Cortex-M4F."""
+
+    name = "mps2_an386"
+    board = "mps2-an386"
+    description = "QEMU MPS2 AN386, Cortex-M4F"
+
+
+class Mps2An385(ArmQemu):
+    """Arm MPS2 AN385: Cortex-M3, no FPU."""
+
+    name = "mps2_an385"
+    board = "mps2-an385"
+    description = "QEMU MPS2 AN385, Cortex-M3"
+
+
+class HostX86(Target):
+    """The compiled program runs natively; the program's exit code is the job's."""
+
+    name = "host_x86"
+    Config = TargetConfig
+    toolchain_image = "host"
+    run_image = "host"
+    description = "native Linux executable (wall-clock runtime, no instruction counts)"
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        cfg = ctx.cfg(self.name)
+        return JobSpec(image=self.run_image, argv=[_elf(ctx)], inputs=[ctx.inputs[Stage.COMPILE.value]],
+                       accepted_exit_codes=collectors.PROGRAM_EXIT_CODES, timeout_sec=cfg.timeout_sec)
+
+    def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
+        text = job.stdout.read_text(errors="replace") if job.stdout.is_file() else ""
+        return collectors.run_metrics(text, job.exit_code, None, self.name)
+
+
+class EtissConfig(RiscvConfig):
+    fclk: int = setting(100_000_000, gt=0, description="clock used for time estimates [Hz]")
+    trace_memory: bool = setting(False, description="memory trace → RAM stack / RAM heap")
+    timeout_sec: float = setting(300.0, affects_outputs=False, gt=0)
+
+
+class Etiss(RunnerTarget, RiscvTarget):
+    """ETISS instruction-set simulator, generic RISC-V system."""
+
+    name = "etiss"
+    Config = EtissConfig
+    run_image = "etiss"
+    command = "mcuorch-etiss-run"
+    variant: ClassVar[str] = "generic"
+
+    def run_options(self, ctx: StageContext) -> list[str]:
+        cfg: EtissConfig = ctx.cfg(self.name)
+        argv = ["--elf", _elf(ctx), "--variant", self.variant, "--isa", self.march(cfg), "--fclk", str(cfg.fclk)]
+        return argv + (["--trace-memory"] if cfg.trace_memory else [])
+
+
+class EtissPulpino(Etiss):
+    """ETISS with the PULPino memory map."""
+
+    name = "etiss_pulpino"
+    variant = "pulpino"
+
+
+class Spike(RunnerTarget, RiscvTarget):
+    """Spike (riscv-isa-sim) with the proxy kernel."""
+
+    name = "spike"
+    Config = RiscvConfig
+    run_image = "spike"
+    command = "mcuorch-spike-run"
+
+    def run_options(self, ctx: StageContext) -> list[str]:
+        return ["--elf", _elf(ctx), "--isa", self.march(ctx.cfg(self.name))]
+
+
+class Corstone300Config(TargetConfig):
+    timeout_sec: float = setting(600.0, affects_outputs=False, gt=0)
+
+
+class Corstone300(RunnerTarget):
+    """Arm Corstone-300 FVP (Cortex-M55), cycles from DWT."""
+
+    name = "corstone300"
+    Config = Corstone300Config
+    toolchain_image = "gnu-arm"
+    run_image = "corstone300"
+    command = "mcuorch-fvp-run"
+
+
+class Esp32(RunnerTarget):
+    """ESP32 (Xtensa) through ESP-IDF's QEMU."""
+
+    name = "esp32"
+    Config = TargetConfig
+    toolchain_image = "espidf"
+    run_image = "espidf"
+    command = "mcuorch-espidf-run"
+
+    def run_options(self, ctx: StageContext) -> list[str]:
+        return ["--target", self.name, "--build", str(ctx.inputs[Stage.COMPILE.value])]
+
+
+class Esp32c3(Esp32):
+    """ESP32-C3 (RISC-V) through ESP-IDF's QEMU."""
+
+    name = "esp32c3"
+
+
+ALL = [RiscvQemu, Mps3An547, Mps2An386, Mps2An385, HostX86, Etiss, EtissPulpino, Spike, Corstone300,
+       Esp32, Esp32c3]

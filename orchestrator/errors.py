@@ -1,0 +1,68 @@
+"""Exception types. The CLI maps them to one-line messages and exit codes.
+
+A `UserError` is something the user can fix (a name, a value, a file): it prints one line and
+exits 2 without a traceback. Errors raised while a job runs carry the run and stage they
+came from so reports and messages can say where things went wrong.
+"""
+
+from __future__ import annotations
+
+
+class McuorchError(Exception):
+    """Base class of every error mcuorch raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, run: int | None = None, stage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.run = run
+        self.stage = stage
+
+    def __str__(self) -> str:
+        where = []
+        if self.run is not None:
+            where.append(f"run {self.run}")
+        if self.stage is not None:
+            where.append(self.stage)
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+
+class UserError(McuorchError):
+    """A mistake in what the user asked for: one line, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+class EnvironmentFileError(UserError):
+    """An environment template that does not render or does not validate."""
+
+
+class ConfigError(UserError):
+    """An unknown component name, config key or an invalid config value."""
+
+
+class ModelNotFoundError(UserError):
+    """A model that is neither a bundled name nor an existing `.tflite` file."""
+
+
+class SessionNotFoundError(UserError):
+    """A session id (or 'latest') that does not exist in the store."""
+
+
+class JobError(McuorchError):
+    """A stage job that could not run or whose outputs could not be collected."""
+
+
+class CollectError(JobError):
+    """A finished job whose outputs say the run failed (e.g. the program's exit code)."""
+
+
+class RuntimeUnavailableError(UserError):
+    """The selected runtime cannot be used here (e.g. no Docker engine reachable)."""
+
+
+class Cancelled(McuorchError):
+    """The session was interrupted (Ctrl+C / SIGTERM): partial results, exit 130."""
+
+    exit_code = 130

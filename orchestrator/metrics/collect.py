@@ -1,0 +1,49 @@
+"""Report columns from what COMPILE and RUN leave behind (the collectors' entry points).
+
+`elf_metrics` reads app.elf with the target's memory map; `run_metrics` merges the harness's
+`# Name: value` lines with the plugin's counts.json. The program's exit code is judged by the
+caller (orchestrator.components.collectors), which also turns 0x10/0x11 into failures; here
+`Validation` is True when the harness compared outputs in a real mode and exited with 0, and
+False when it reported an output mismatch (0x12).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .counts import CountsError, load_counts
+from .elf_memory import static_memory
+from .harness_output import EXIT_MISMATCH, EXIT_OK, parse_harness_output
+from .targets import load_target, target_names
+
+Value = int | float | bool
+
+
+def elf_metrics(elf: Path, target: str, sw_dir: Path | None = None) -> dict[str, int]:
+    """Static memory columns of `elf`, placed by the memory map of `target` (sw/targets).
+
+    A target the target software does not describe (its program was built elsewhere) is
+    classified by section flags alone, like the Linux host."""
+    if target not in target_names(sw_dir):
+        return static_memory(elf).columns()
+    spec = load_target(target, sw_dir)
+    return static_memory(elf, spec.memory.flash, spec.memory.ram).columns()
+
+
+def run_metrics(stdout: str, counts: Path | None, target: str) -> dict[str, Value]:
+    """Columns of one run of `target`: everything the harness printed between its markers, the
+    instruction counts and stack high-water mark from `counts` (QEMU boards), and `Validation`.
+    Nothing is filled in that was not measured; `target` names the run in messages."""
+    harness = parse_harness_output(stdout)
+    metrics: dict[str, Value] = dict(harness.metrics)
+    if counts is not None:
+        try:
+            metrics.update(load_counts(counts).columns())
+        except CountsError as exc:
+            raise CountsError(f"{target}: {exc.message}") from None
+    if harness.harness_exit == EXIT_MISMATCH:
+        metrics["Validation"] = False
+    checked = "Validation Mismatches" in metrics and harness.validation_mode not in (None, "none")
+    if checked and harness.harness_exit == EXIT_OK and harness.finished:
+        metrics["Validation"] = True
+    return metrics

@@ -1,0 +1,80 @@
+"""Parser of counts.json, the result of mcuorch-qemu-run's instruction-count plugin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from orchestrator.errors import CollectError
+
+COUNTS_FORMAT = "mcuorch-insncount-1"
+# Region name in the plugin (sw/harness/regions.h) -> report column prefix.
+REGION_COLUMNS = {"setup": "Setup", "run": "Run"}
+
+
+class CountsError(CollectError):
+    """counts.json is missing or malformed."""
+
+
+class RegionCounts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    begin: str
+    end: str
+    entries: int = Field(ge=0)
+    open: bool
+    instructions: int = Field(ge=0)
+    per_entry: list[int]
+
+
+class StackCounts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    low: str
+    high: str
+    lowest_store: str | None
+    high_water: int = Field(ge=0)
+    stores: int = Field(ge=0)
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    format: str
+    qemu_target: str
+    mode: str
+    total_instructions: int = Field(ge=0)
+    regions: dict[str, RegionCounts]
+    stack: StackCounts | None = None
+
+    def columns(self) -> dict[str, int | float]:
+        """`Total Instructions`; per region `<Region> Instructions`: Setup sums its entries (one),
+        Run is the mean per entry = per inference; `RAM stack` = stack high-water mark in bytes
+        from the top of the stack. Regions never entered give no column (absent, not zero)."""
+        cols: dict[str, int | float] = {"Total Instructions": self.total_instructions}
+        for name, region in self.regions.items():
+            prefix = REGION_COLUMNS.get(name, name.capitalize())
+            if region.entries == 0:
+                continue
+            if name == "run":
+                mean = region.instructions / region.entries
+                cols[f"{prefix} Instructions"] = int(mean) if mean.is_integer() else mean
+            else:
+                cols[f"{prefix} Instructions"] = region.instructions
+        if self.stack is not None and self.stack.lowest_store is not None:
+            cols["RAM stack"] = self.stack.high_water
+        return cols
+
+
+def load_counts(path: Path) -> Counts:
+    try:
+        counts = Counts.model_validate(json.loads(Path(path).read_text()))
+    except OSError as exc:
+        raise CountsError(f"cannot read {path}: {exc.strerror}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CountsError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except ValueError as exc:
+        raise CountsError(f"{path} is not JSON: {exc}") from None
+    if counts.format != COUNTS_FORMAT:
+        raise CountsError(f"{path} has format {counts.format!r}, expected {COUNTS_FORMAT!r}")
+    return counts

@@ -1,0 +1,74 @@
+"""Where things live: the project checkout (environments, images, sw, models) and the state home.
+
+The project root is the checkout the package was installed from (editable install); it can be
+overridden with `MCUORCH_PROJECT`. State (job store, sessions, results) lives under
+`MCUORCH_HOME`, by default the platform's user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """Folders of the project checkout that components and runtimes read."""
+
+    root: Path
+
+    @property
+    def environments(self) -> Path:
+        return self.root / "environments"
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def sw(self) -> Path:
+        return self.root / "sw"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    """Folders under the state home; created on demand by their users."""
+
+    root: Path
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def sessions(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def environments(self) -> Path:
+        return self.root / "environments"
+
+
+def project_paths() -> ProjectPaths:
+    """The project checkout: `MCUORCH_PROJECT` or the folder above this package."""
+    override = os.environ.get("MCUORCH_PROJECT")
+    root = Path(override) if override else Path(__file__).resolve().parent.parent
+    return ProjectPaths(root=root.resolve())
+
+
+def home_paths() -> HomePaths:
+    """The state home: `MCUORCH_HOME` or `platformdirs.user_data_dir("mcuorch")`."""
+    override = os.environ.get("MCUORCH_HOME")
+    root = Path(override) if override else Path(platformdirs.user_data_dir("mcuorch"))
+    return HomePaths(root=root.expanduser().resolve())

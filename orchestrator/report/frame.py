@@ -1,0 +1,48 @@
+"""Build the report DataFrame with MLonMCU's column names and order.
+
+Identity columns first, then metrics in the order they first appear, then the trailing
+columns (`Features`, `Config`, `Postprocesses`, `Comment`, `Failing`, `Reason`,
+`Incomplete`), then the image each stage ran in. A metric a run did not produce stays NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from orchestrator.components.base import Stage
+from orchestrator.results import RunResult
+
+IDENTITY = ["Session", "Run", "Model", "Frontend", "Framework", "Backend", "Platform", "Target"]
+TRAILING = ["Features", "Config", "Postprocesses", "Comment", "Failing", "Reason", "Incomplete"]
+IMAGE_COLUMNS = [f"{stage.value} Image" for stage in Stage.jobs()]
+
+
+def _row(session: str, result: RunResult, postprocesses: list[str], comment: str) -> dict[str, Any]:
+    run = result.run
+    row: dict[str, Any] = {
+        "Session": session, "Run": run.index, "Model": run.model.name, "Frontend": run.frontend,
+        "Framework": run.framework, "Backend": run.backend, "Platform": run.platform, "Target": run.target,
+    }
+    row.update(result.metrics)
+    row.update({
+        "Features": list(run.features), "Config": dict(run.config), "Postprocesses": list(postprocesses),
+        "Comment": comment, "Failing": result.failing, "Reason": result.reason, "Incomplete": result.incomplete,
+    })
+    for stage, outcome in result.outcomes.items():
+        row[f"{stage.value} Image"] = f"{outcome.image.name}:{outcome.image.tag}"
+    return row
+
+
+def build_report(session: str, results: Iterable[RunResult], postprocesses: list[str] | None = None,
+                 comment: str = "") -> pd.DataFrame:
+    rows = [_row(session, r, postprocesses or [], comment) for r in results]
+    metric_columns: list[str] = []
+    fixed = set(IDENTITY) | set(TRAILING) | set(IMAGE_COLUMNS)
+    for row in rows:
+        metric_columns += [c for c in row if c not in fixed and c not in metric_columns]
+    columns = IDENTITY + metric_columns + TRAILING + IMAGE_COLUMNS
+    df = pd.DataFrame(rows, columns=columns)
+    return df[[c for c in columns if c in IDENTITY or c in TRAILING or df[c].notna().any()]]

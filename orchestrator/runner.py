@@ -1,0 +1,198 @@
+"""One benchmark session from request to report: the use case behind `mcuorch run`.
+
+prepare (environment, components, matrix: every user mistake surfaces here, before anything
+runs) → plan → runtime → scheduler → per-run results → report (+ postprocesses) → saved
+files and the session record. The CLI only parses flags and prints.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from orchestrator.components.base import ComponentConfig, Kind, Stage
+from orchestrator.components.registry import Registry, default_registry
+from orchestrator.environment import Environment, load_environment
+from orchestrator.errors import ConfigError
+from orchestrator.executor import JobExecutor
+from orchestrator.matrix import MatrixBuilder, MatrixRequest, RunSpec
+from orchestrator.outcome import JobOutcome, JobStatus
+from orchestrator.paths import home_paths, project_paths
+from orchestrator.plan import Plan, PlannedJob, Planner
+from orchestrator.progress import LogStreamer, make_progress
+from orchestrator.report import build_report, export_report
+from orchestrator.results import RunResult, run_results
+from orchestrator.runtime.base import ImageRef, Runtime
+from orchestrator.runtime.select import create_runtime, image_refs
+from orchestrator.scheduler import Scheduler
+from orchestrator.session import RunRecord, SessionRecord, SessionSpec, SessionStore
+from orchestrator.store import JobStore
+
+REPORT_NAME = "report"
+RuntimeFactory = Callable[..., Runtime]
+"""(runtime name, environment, project paths, session id, verbose) → Runtime."""
+
+
+@dataclass
+class Prepared:
+    """A checked request: environment, components, runs and session postprocesses."""
+
+    env: Environment
+    registry: Registry
+    runs: list[RunSpec]
+    postprocesses: list[tuple[str, ComponentConfig]]
+
+
+def prepare(env_arg: str | None, request: MatrixRequest, registry: Registry | None = None) -> Prepared:
+    """Load and check everything the request names; raises one UserError on the first mistake."""
+    env = load_environment(env_arg)
+    registry = registry or default_registry()
+    builder = MatrixBuilder(env, registry)
+    runs = builder.expand(request)
+    return Prepared(env=env, registry=registry, runs=runs, postprocesses=builder.postprocess_configs(request))
+
+
+def dry_run(prepared: Prepared, until: Stage = Stage.RUN) -> Plan:
+    """The plan with image names standing in for image identities (no runtime needed)."""
+    return Planner(project_paths()).plan(prepared.runs, identity=lambda name: f"image:{name}", until=until)
+
+
+def check_images(env: Environment, names: list[str]) -> None:
+    missing = [n for n in names if n not in env.images]
+    if missing:
+        raise ConfigError(f"environment {env.name} defines no image {', '.join(map(repr, missing))}; "
+                          f"it defines: {', '.join(sorted(env.images)) or 'none'}")
+
+
+def apply_postprocesses(df: pd.DataFrame, postprocesses: list[tuple[str, ComponentConfig]],
+                        registry: Registry) -> pd.DataFrame:
+    for name, config in postprocesses:
+        df = registry.create(Kind.POSTPROCESS, name).apply(df, config)
+    return df
+
+
+@dataclass
+class SessionOptions:
+    env: str | None
+    request: MatrixRequest
+    until: Stage = Stage.RUN
+    parallel: int = 1
+    runtime: str = "docker"
+    rerun: bool = False
+    label: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+    command: list[str] = field(default_factory=list)
+    comment: str = ""
+
+
+@dataclass
+class SessionResult:
+    record: SessionRecord
+    report: pd.DataFrame
+    results: list[RunResult]
+    report_files: list[Path]
+    cancelled: bool
+
+    @property
+    def exit_code(self) -> int:
+        if self.cancelled:
+            return 130
+        return 1 if any(r.failing for r in self.results) else 0
+
+
+def options_from_session(record: SessionRecord, **overrides: object) -> SessionOptions:
+    """Options to run a recorded session again (`--resume`)."""
+    spec = record.spec
+    options = SessionOptions(env=spec.env, request=spec.request, until=Stage.parse(spec.until),
+                             parallel=spec.parallel, runtime=spec.runtime, label=spec.label,
+                             command=spec.command)
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(options, key, value)
+    return options
+
+
+class SessionRunner:
+    """Runs sessions against one home (job store + sessions + results)."""
+
+    def __init__(self, console: Console, runtime_factory: RuntimeFactory = create_runtime) -> None:
+        self.console = console
+        self.home = home_paths()
+        self.project = project_paths()
+        self.sessions = SessionStore(self.home.sessions)
+        self.store = JobStore(self.home.jobs)
+        self.runtime_factory = runtime_factory
+
+    def run(self, options: SessionOptions, cancel: threading.Event, resume: SessionRecord | None = None,
+            prepared: Prepared | None = None) -> SessionResult:
+        prepared = prepared or prepare(options.env, options.request)
+        planner = Planner(self.project)
+        names = planner.image_names(prepared.runs, options.until)
+        check_images(prepared.env, names)
+        spec = SessionSpec(command=options.command, env=options.env, env_name=prepared.env.name,
+                           request=options.request, until=options.until.value, runtime=options.runtime,
+                           label=options.label, parallel=options.parallel)
+        if resume is not None:
+            record = resume.model_copy(update={"status": "running", "finished": None})
+        else:
+            record = self.sessions.create(spec)
+        refs = image_refs(options.runtime, prepared.env, names)
+        runtime = self.runtime_factory(options.runtime, prepared.env, self.project, record.id, options.verbose)
+        try:
+            runtime.prepare(list(refs.values()))
+            plan = planner.plan(prepared.runs, identity=lambda n: runtime.image_identity(refs[n]), until=options.until)
+            outcomes = self._schedule(plan, runtime, refs, record, options, cancel)
+        finally:
+            runtime.close()
+        return self._finish(record, prepared, plan, outcomes, options, cancel.is_set())
+
+    def _schedule(self, plan: Plan, runtime: Runtime, refs: dict[str, ImageRef], record: SessionRecord,
+                  options: SessionOptions, cancel: threading.Event) -> dict[str, JobOutcome]:
+        progress = make_progress(plan, self.console, options.quiet)
+        streamer = LogStreamer(self.console) if options.verbose else None
+
+        def started(job: PlannedJob, staging: Path) -> None:
+            if streamer:
+                streamer.follow(job, staging)
+
+        def finished(outcome: JobOutcome) -> None:
+            if streamer:
+                streamer.finished(outcome)
+            progress.job_finished(outcome)
+
+        executor = JobExecutor(store=self.store, runtime=runtime, images=refs, project=self.project,
+                               session_id=record.id, failed_dir=self.sessions.path(record.id) / "failed",
+                               rerun=options.rerun, on_start=started)
+        progress.start()
+        try:
+            return Scheduler(executor, parallel=options.parallel, on_finish=finished).run(plan, cancel)
+        finally:
+            progress.stop()
+
+    def _finish(self, record: SessionRecord, prepared: Prepared, plan: Plan, outcomes: dict[str, JobOutcome],
+                options: SessionOptions, cancelled: bool) -> SessionResult:
+        results = run_results(plan, outcomes)
+        df = build_report(record.id, results, [name for name, _ in prepared.postprocesses], options.comment)
+        df = apply_postprocesses(df, prepared.postprocesses, prepared.registry)
+        folder = self.sessions.path(record.id)
+        files = export_report(df, folder / REPORT_NAME)
+        files += export_report(df, self.home.results / (options.label or record.id))
+        counts = Counter(o.status.value for o in outcomes.values())
+        status = "incomplete" if cancelled else "failing" if any(r.failing for r in results) else "done"
+        record = record.model_copy(update={
+            "finished": time.time(), "status": status,
+            "counts": {s.value: counts.get(s.value, 0) for s in JobStatus},
+            "runs": [RunRecord(index=r.run.index, identity=r.run.identity(), jobs=r.keys, failing=r.failing,
+                               incomplete=r.incomplete, reason=r.reason) for r in results],
+        })
+        self.sessions.save(record)
+        return SessionResult(record=record, report=df, results=results, report_files=files, cancelled=cancelled)
+

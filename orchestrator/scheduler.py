@@ -1,0 +1,84 @@
+"""The scheduler: runs a plan's jobs in dependency order on N worker threads.
+
+Workers mostly wait on subprocesses or containers, so threads are enough (see
+benchmarks/orchestration.py for the threads-vs-processes measurement). A failed job fails
+only the jobs below it; every other job still runs. When `cancel` is set (Ctrl+C/SIGTERM),
+nothing new starts, the runtime kills what is running, and the jobs never finished come back
+as CANCELLED so the report can mark their runs `Incomplete`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from orchestrator.executor import JobExecutor
+from orchestrator.outcome import JobOutcome, JobStatus
+from orchestrator.plan import Plan, PlannedJob
+
+JobFinished = Callable[[JobOutcome], None]
+POLL_SEC = 0.1
+
+
+class Scheduler:
+    """Dependency-ordered, parallel execution with failure isolation and cancellation."""
+
+    def __init__(self, executor: JobExecutor, parallel: int = 1, on_finish: JobFinished | None = None) -> None:
+        if parallel < 1:
+            raise ValueError("parallel must be at least 1")
+        self.executor = executor
+        self.parallel = parallel
+        self.on_finish = on_finish
+
+    def _safe_execute(self, job: PlannedJob, outcomes: dict[str, JobOutcome], cancel: threading.Event) -> JobOutcome:
+        upstream = {stage: outcomes[dep.id] for stage, dep in job.upstream.items()}
+        try:
+            return self.executor.execute(job, upstream, cancel)
+        except Exception as exc:  # an internal error fails this job only, and says where
+            return JobOutcome(job=job, status=JobStatus.FAILED, image=self.executor.images[job.image],
+                              reason=f"internal error @ {job.stage.value}: {type(exc).__name__}: {exc}")
+
+    def run(self, plan: Plan, cancel: threading.Event) -> dict[str, JobOutcome]:
+        """Execute every job; returns an outcome for every job of the plan."""
+        outcomes: dict[str, JobOutcome] = {}
+        pending = list(plan.jobs)
+        running: dict[Future[JobOutcome], PlannedJob] = {}
+
+        def finish(outcome: JobOutcome) -> None:
+            outcomes[outcome.job.id] = outcome
+            if self.on_finish:
+                self.on_finish(outcome)
+
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="mcuorch-job") as pool:
+            while pending or running:
+                if not cancel.is_set():
+                    pending = self._submit_ready(pending, outcomes, running, pool, cancel, finish)
+                if not running:
+                    break
+                done, _ = wait(running, timeout=POLL_SEC, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.pop(future)
+                    finish(future.result())
+        for job in pending:
+            finish(JobOutcome(job=job, status=JobStatus.CANCELLED, image=self.executor.images[job.image],
+                              reason=f"cancelled @ {job.stage.value}"))
+        return outcomes
+
+    def _submit_ready(self, pending: list[PlannedJob], outcomes: dict[str, JobOutcome],
+                      running: dict[Future[JobOutcome], PlannedJob], pool: ThreadPoolExecutor,
+                      cancel: threading.Event, finish: JobFinished) -> list[PlannedJob]:
+        """Submit jobs whose inputs are ready, skip those below a failure; return the rest."""
+        still: list[PlannedJob] = []
+        for job in pending:
+            deps = [outcomes.get(dep.id) for dep in job.upstream.values()]
+            broken = next((d for d in deps if d is not None and not d.status.ok), None)
+            if broken is not None:
+                status = JobStatus.CANCELLED if broken.status is JobStatus.CANCELLED else JobStatus.SKIPPED
+                finish(JobOutcome(job=job, status=status, image=self.executor.images[job.image],
+                                  reason=broken.reason, log_dir=broken.log_dir))
+            elif all(d is not None for d in deps):
+                running[pool.submit(self._safe_execute, job, outcomes, cancel)] = job
+            else:
+                still.append(job)
+        return still

@@ -1,0 +1,43 @@
+"""Unit-test helpers: a toy registry and environment, and a session runner on the fake runtime."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from orchestrator.components.registry import Registry, builtin_registry, load_plugins
+from orchestrator.matrix import MatrixRequest
+from orchestrator.runner import SessionOptions, SessionResult, SessionRunner, prepare
+from orchestrator.runtime.fake import FakeRuntime
+from tests.conftest import TOY_ENV, TOY_PLUGIN
+
+
+def toy_registry() -> Registry:
+    registry = builtin_registry()
+    load_plugins(registry, env_value=str(TOY_PLUGIN))
+    return registry
+
+
+class FakeSession:
+    """Runs toy sessions against one home with a fake runtime (scripted per test)."""
+
+    def __init__(self, runtime: FakeRuntime) -> None:
+        self.runtime = runtime
+        self.registry = toy_registry()
+        self.console = Console(file=open("/dev/null", "w"))
+
+    def run(self, request: MatrixRequest, *, parallel: int = 1, rerun: bool = False,
+            cancel: threading.Event | None = None, postprocesses: list[str] | None = None) -> SessionResult:
+        prepared = prepare(str(TOY_ENV), request, registry=self.registry)
+        options = SessionOptions(env=str(TOY_ENV), request=request, parallel=parallel, runtime="local",
+                                 rerun=rerun, quiet=True)
+        runner = SessionRunner(self.console, runtime_factory=lambda *args: self.runtime)
+        return runner.run(options, cancel or threading.Event(), prepared=prepared)
+
+
+@pytest.fixture
+def fake_session(mcuorch_home: Path) -> FakeSession:
+    return FakeSession(FakeRuntime())

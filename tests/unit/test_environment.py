@@ -1,0 +1,106 @@
+"""Environment rendering and validation, including malformed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.components.registry import builtin_registry
+from orchestrator.config import check_environment
+from orchestrator.environment import list_environments, load_environment, parse_environment, resolve_environment
+from orchestrator.errors import ConfigError, EnvironmentFileError
+
+
+def _write(tmp_path: Path, text: str, name: str = "e.yml.j2") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_environments_render_validate_and_match_components(mcuorch_home: Path) -> None:
+    names = {f.name for f in list_environments()}
+    assert {"default", "tumeda"} <= names
+    registry = builtin_registry()
+    default = load_environment("default")
+    check_environment(default, registry)
+    assert set(default.targets) == {"host_x86", "riscv_qemu", "mps3_an547", "mps2_an386", "mps2_an385"}
+    assert (default.defaults.backend, default.defaults.target) == ("tvmaot", "host_x86")
+    tumeda = load_environment("tumeda")
+    check_environment(tumeda, registry)
+    assert tumeda.repos["tvm"].ref == "de6d8067754d746d88262c530b5241b5577b9aae"
+    assert tumeda.repos["etiss"].ref == "4d2d26fb1fdb17e1da3a397c35d6f8877bf3ceab"
+    assert tumeda.repos["mlif"].ref == "4b9a32659f7c5340e8de26a0b8c4135ca67d64ac"
+    assert set(tumeda.backends) == {"tflmi", "tflmc", "tvmaot", "tvmaotplus", "tvmrt"}
+    assert set(tumeda.features) >= {"validate", "debug", "trace", "cmsisnn", "muriscvnn", "usmp",
+                                    "unpacked_api", "vext", "pext"}
+    for source in tumeda.repos.values():  # every pin is a full commit or a tag, never a branch
+        assert len(source.ref) == 40 or source.ref[0] in "v0123456789"
+
+
+def test_unknown_key_names_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\ndescription: d\n\nimagez: {}\n")
+    with pytest.raises(EnvironmentFileError) as err:
+        load_environment(str(path))
+    assert str(err.value) == f"{path}: line 4: unknown key 'imagez'"
+
+
+def test_nested_unknown_key_and_branch_ref(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: x\nbase:\n  pull: a\n  suit: bookworm\n")
+    with pytest.raises(EnvironmentFileError, match=r"line 4: unknown key 'suit' in base"):
+        load_environment(str(path))
+    path = _write(tmp_path, "name: x\nrepos:\n  tvm:\n    url: u\n    ref: main\n")
+    with pytest.raises(EnvironmentFileError, match=r"line 5: repos.tvm.ref: ref 'main' is neither"):
+        load_environment(str(path))
+
+
+def test_yaml_and_template_errors_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentFileError, match=r"line \d+: "):
+        load_environment(str(_write(tmp_path, "name: x\nrepos: [\n")))
+    with pytest.raises(EnvironmentFileError, match="'nope' is undefined"):
+        load_environment(str(_write(tmp_path, "name: {{ nope }}\n")))
+    with pytest.raises(EnvironmentFileError, match="not a YAML mapping"):
+        load_environment(str(_write(tmp_path, "- a\n")))
+
+
+def test_template_renders_in_a_sandbox(tmp_path: Path) -> None:
+    text = "name: x\ndescription: {{ 'a' ~ 'b' }}\n{% set n = 2 %}config: {}\n"
+    env = load_environment(str(_write(tmp_path, text)))
+    assert env.description == "ab"
+    with pytest.raises(EnvironmentFileError):  # the sandbox refuses attribute access to internals
+        load_environment(str(_write(tmp_path, "name: {{ ''.__class__.__mro__ }}\n")))
+
+
+def test_references_are_checked(tmp_path: Path) -> None:
+    bad_parent = "name: x\nimages:\n  a:\n    recipe: a\n    parent: missing\n"
+    with pytest.raises(EnvironmentFileError, match="unknown image 'missing'"):
+        parse_environment(bad_parent, Path("f"))
+    bad_config = "name: x\nconfig:\n  mlif.optimize: s\n"
+    with pytest.raises(EnvironmentFileError, match="component 'mlif' is not enabled"):
+        parse_environment(bad_config, Path("f"))
+    bad_default = "name: x\nbackends:\n  tvmaot:\ndefaults:\n  backend: tflmi\n"
+    with pytest.raises(EnvironmentFileError, match="backend 'tflmi' is not enabled"):
+        parse_environment(bad_default, Path("f"))
+
+
+def test_component_defaults_are_validated_against_components() -> None:
+    env = parse_environment("name: x\ntargets:\n  riscv_qemu:\n    arch: x86\n", Path("f"))
+    with pytest.raises(ConfigError, match="riscv_qemu.arch"):
+        check_environment(env, builtin_registry())
+
+
+def test_selection_by_name_path_and_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, "name: mine\n", "mine.yml.j2")
+    assert resolve_environment(str(path)) == path.resolve()
+    monkeypatch.setenv("MCUORCH_ENV", "tumeda")
+    assert resolve_environment(None).name == "tumeda.yml.j2"
+    with pytest.raises(EnvironmentFileError, match="unknown environment 'nope'; choose from: .*default"):
+        resolve_environment("nope")
+    with pytest.raises(EnvironmentFileError, match="does not exist"):
+        resolve_environment(str(tmp_path / "missing.yml.j2"))
+
+
+def test_user_environments_live_under_the_home(mcuorch_home: Path) -> None:
+    (mcuorch_home / "environments").mkdir(parents=True)
+    (mcuorch_home / "environments" / "lab.yml.j2").write_text("name: lab\n")
+    assert load_environment("lab").name == "lab"
