@@ -253,11 +253,10 @@ def _describe(error: Any, lines: dict[tuple[str, ...], int]) -> str:
     return f"{where}{dotted}: {message}" if dotted else f"{where}{message}"
 
 
-def parse_environment(text: str, source: Path) -> Environment:
-    """Parse rendered YAML text and validate it; errors name `source` and the line."""
+def _parse_yaml(text: str, source: Path) -> dict[str, Any]:
+    """Rendered YAML text → mapping; syntax errors name `source` and the line."""
     try:
         data = yaml.safe_load(text)
-        lines = _line_index(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -265,15 +264,57 @@ def parse_environment(text: str, source: Path) -> Environment:
         raise EnvironmentFileError(f"{source}: {where}{problem}") from None
     if not isinstance(data, dict):
         raise EnvironmentFileError(f"{source}: the rendered file is not a YAML mapping")
+    return data
+
+
+def _validated(data: dict[str, Any], text: str, source: Path) -> Environment:
+    """Validate merged data; the first problem is reported with its line in `text`."""
     try:
         return Environment.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise EnvironmentFileError(f"{source}: {_describe(first, lines)}{more}") from None
+        raise EnvironmentFileError(f"{source}: {_describe(first, _line_index(text))}{more}") from None
+
+
+def parse_environment(text: str, source: Path) -> Environment:
+    """Parse rendered YAML text and validate it; errors name `source` and the line."""
+    return _validated(_parse_yaml(text, source), text, source)
+
+
+EXTENDS = "extends"
+"""Top-level key naming a parent environment (a name, or a path relative to the child file)."""
+
+
+def _deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """The child's values win; mappings merge key by key; an empty child entry keeps the parent's."""
+    merged = dict(parent)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        elif value is not None or key not in merged:
+            merged[key] = value
+    return merged
+
+
+def _merged_environment(path: Path, chain: tuple[Path, ...] = ()) -> tuple[str, dict[str, Any]]:
+    """Rendered text of `path` and its data merged over its `extends` ancestors."""
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        raise EnvironmentFileError(f"{path}: environments extend each other in a cycle: {cycle}")
+    text = render_template(path)
+    data = _parse_yaml(text, path)
+    parent_ref = data.pop(EXTENDS, None)
+    if parent_ref is None:
+        return text, data
+    sibling = path.parent / str(parent_ref)
+    parent_path = sibling.resolve() if sibling.is_file() else resolve_environment(str(parent_ref))
+    _, parent = _merged_environment(parent_path, (*chain, path))
+    return text, _deep_merge(parent, data)
 
 
 def load_environment(name_or_path: str | None = None) -> Environment:
-    """Find, render and validate an environment by name or path."""
+    """Find, render and validate an environment by name or path, following `extends`."""
     path = resolve_environment(name_or_path)
-    return parse_environment(render_template(path), path)
+    text, data = _merged_environment(path)
+    return _validated(data, text, path)

@@ -11,6 +11,8 @@ from orchestrator.cli.console import stdout
 from orchestrator.components.registry import default_registry
 from orchestrator.config import check_environment
 from orchestrator.environment import list_environments, load_environment
+from orchestrator.images.locks import pip_pins
+from orchestrator.paths import project_paths
 
 app = typer.Typer(help="List and show environments.", no_args_is_help=True)
 
@@ -31,4 +33,8 @@ def show(name: Annotated[str, typer.Argument(help="environment name or path")] =
     env = load_environment(name)
     check_environment(env, default_registry())
     data = env.model_dump(mode="json", exclude_none=True)
+    images = project_paths().images
+    locks = {name: pins for name, spec in env.images.items() if (pins := pip_pins(images / spec.recipe))}
+    if locks:  # pip pins live in each image's hash-pinned lock file
+        data["pip_locks"] = locks
     stdout.print(yaml.safe_dump(data, sort_keys=False, width=100).rstrip(), highlight=False, markup=False)

@@ -97,7 +97,7 @@ def run(
     cancel = threading.Event()
     with cancel_on_signals(cancel):
         result = SessionRunner(stderr).run(options, cancel, resume=resumed, prepared=prepared)
-    print_report(result.report, stdout)
+    print_report(result.report, stdout, shaped=bool(options.request.postprocesses))
     counts = result.record.counts
     failing = sum(r.failing for r in result.results)
     status = "interrupted: partial report" if result.cancelled else f"{failing} failing" if failing else "ok"

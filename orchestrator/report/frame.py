@@ -1,6 +1,7 @@
 """Build the report DataFrame with MLonMCU's column names and order.
 
-Identity columns first, then metrics in the order they first appear, then the trailing
+Identity columns first, then metrics — MLonMCU's well-known ones in its order, any other
+metric after them in the order it first appears — then the trailing
 columns (`Features`, `Config`, `Postprocesses`, `Comment`, `Failing`, `Reason`,
 `Incomplete`), then the image each stage ran in. A metric a run did not produce stays NaN.
 """
@@ -18,6 +19,13 @@ from orchestrator.results import RunResult
 IDENTITY = ["Session", "Run", "Model", "Frontend", "Framework", "Backend", "Platform", "Target"]
 TRAILING = ["Features", "Config", "Postprocesses", "Comment", "Failing", "Reason", "Incomplete"]
 IMAGE_COLUMNS = [f"{stage.value} Image" for stage in Stage.jobs()]
+KNOWN_METRICS = [
+    "Total Cycles", "Total Instructions", "Total CPI", "Setup Cycles", "Setup Instructions",
+    "Run Cycles", "Run Instructions", "Total Runtime [s]", "Setup Runtime [s]", "Run Runtime [s]",
+    "Inferences", "Validation", "Validation Mismatches", "Validation Max Diff",
+    "Validation Argmax Mismatches", "Total ROM", "Total RAM", "ROM read-only", "ROM code", "ROM misc",
+    "RAM data", "RAM zero-init data", "RAM stack", "RAM heap", "ROM golden",
+]
 
 
 def _row(session: str, result: RunResult, postprocesses: list[str], comment: str) -> dict[str, Any]:
@@ -39,7 +47,7 @@ def _row(session: str, result: RunResult, postprocesses: list[str], comment: str
 def build_report(session: str, results: Iterable[RunResult], postprocesses: list[str] | None = None,
                  comment: str = "") -> pd.DataFrame:
     rows = [_row(session, r, postprocesses or [], comment) for r in results]
-    metric_columns: list[str] = []
+    metric_columns = list(KNOWN_METRICS)
     fixed = set(IDENTITY) | set(TRAILING) | set(IMAGE_COLUMNS)
     for row in rows:
         metric_columns += [c for c in row if c not in fixed and c not in metric_columns]

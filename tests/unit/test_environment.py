@@ -104,3 +104,25 @@ def test_user_environments_live_under_the_home(mcuorch_home: Path) -> None:
     (mcuorch_home / "environments").mkdir(parents=True)
     (mcuorch_home / "environments" / "lab.yml.j2").write_text("name: lab\n")
     assert load_environment("lab").name == "lab"
+
+
+def test_extends_merges_over_the_parent(mcuorch_home: Path, tmp_path: Path) -> None:
+    child = _write(tmp_path, "extends: default\nname: mine\nconfig:\n  mlif.optimize: s\n"
+                             "targets:\n  riscv_qemu:\n    arch: rv32imc\n    abi: ilp32\n")
+    env = load_environment(str(child))
+    default = load_environment("default")
+    assert env.name == "mine"
+    assert env.config["mlif.optimize"] == "s"
+    assert env.targets["riscv_qemu"]["arch"] == "rv32imc"
+    assert set(env.targets) == set(default.targets)  # merged, not replaced
+    assert env.images == default.images
+
+
+def test_extends_cycles_and_unknown_parents_are_one_clear_error(mcuorch_home: Path, tmp_path: Path) -> None:
+    _write(tmp_path, "extends: b.yml.j2\nname: a\n", "a.yml.j2")
+    b = _write(tmp_path, "extends: a.yml.j2\nname: b\n", "b.yml.j2")
+    with pytest.raises(EnvironmentFileError, match="cycle"):
+        load_environment(str(b))
+    orphan = _write(tmp_path, "extends: nowhere\nname: c\n", "c.yml.j2")
+    with pytest.raises(EnvironmentFileError, match="unknown environment 'nowhere'"):
+        load_environment(str(orphan))
