@@ -66,9 +66,14 @@ class TvmConfig(StageConfig):
 
 
 class TvmAotConfig(TvmConfig):
+    kernels: Literal["int", "float", "cmsisnn", "muriscvnn"] = setting(
+        "int", description="int: integer kernels bit-exact with TFLite-Micro; float: dequantize/float/"
+        "quantize for comparison; cmsisnn, muriscvnn: BYOC kernel libraries (TVM fork only)")
+    unroll_reduction: int = setting(0, ge=0, description="fully unroll reduction loops up to this extent")
+    arena_alignment: int = setting(16, gt=0, description="alignment of every tensor in the arena (bytes)")
+    fuse_epilogues: bool = setting(True, description="fuse residual ADD/clip into the producing kernel")
     usmp: bool = setting(False, description="unified static memory planning (TVM fork only)")
     unpacked_api: bool = setting(False, description="call kernels with plain pointers (TVM fork only)")
-    kernels: Literal["default", "cmsisnn", "muriscvnn"] = setting("default", description="BYOC kernel library")
 
 
 class TvmAot(CodegenBackend):

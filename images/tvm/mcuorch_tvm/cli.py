@@ -48,10 +48,8 @@ def _non_negative(text: str) -> int:
     return value
 
 
-def _bool01(text: str) -> bool:
-    if text not in ("0", "1", "true", "false"):
-        raise argparse.ArgumentTypeError(f"must be 0/1/true/false, got {text}")
-    return text in ("1", "true")
+FORK_KERNELS = ("cmsisnn", "muriscvnn")
+"""BYOC kernel libraries of the TVM fork (tumeda); named here so the error can say so."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,6 +64,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--meta", required=True, type=Path, help="model.json from the LOAD stage")
     p.add_argument("--out", required=True, type=Path, help="output directory")
     p.add_argument(
+        "--kernels", choices=("int", "float", "cmsisnn", "muriscvnn"), default="int",
+        help="int: TFLite's integer arithmetic, bit-exact with TFLite-Micro, no float (default); "
+        "float: dequantize -> float op -> quantize, for comparison; cmsisnn/muriscvnn: TVM fork "
+        "only (rejected here)",
+    )
+    p.add_argument(
         "--opt-level", type=int, choices=range(4), default=3, metavar="{0..3}",
         help="TIR optimisation level: 0 lowering only, 1 +simplification, 2 +common "
         "subexpression elimination, 3 +if-hoisting and loop partitioning (default 3)",
@@ -79,8 +83,17 @@ def parser() -> argparse.ArgumentParser:
         help="alignment of every tensor in the arena (default 16)",
     )
     p.add_argument(
-        "--fuse-epilogues", type=_bool01, default=True, metavar="{0,1}",
-        help="fuse elementwise ops (residual ADD, clip) into the producing kernel (default 1)",
+        "--fuse-epilogues", action=argparse.BooleanOptionalAction, default=True,
+        help="float kernels: fuse elementwise ops (residual ADD, clip) into the producing kernel "
+        "(default on)",
+    )
+    p.add_argument(
+        "--usmp", action="store_true",
+        help="TVM fork only (tumeda); this backend always plans one arena: rejected here",
+    )
+    p.add_argument(
+        "--unpacked-api", action="store_true",
+        help="TVM fork only (tumeda); kernels here always take plain pointers: rejected here",
     )
     p.add_argument("--verbose", action="store_true", help="tracebacks and TVM log on errors")
     return p
@@ -158,6 +171,7 @@ def run(args: argparse.Namespace, model_name: str) -> None:
         raise UserError(f"cannot read model {args.model}: {err.strerror or err}") from err
     check_against_model(meta, describe(load_model(model_bytes)))
     options = BuildOptions(
+        kernels=args.kernels,
         opt_level=args.opt_level,
         unroll_reduction=args.unroll_reduction,
         arena_alignment=args.arena_alignment,
@@ -186,6 +200,12 @@ def _model_name(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     name = _model_name(args)
+    fork_only = [flag for flag, used in (("--usmp", args.usmp), ("--unpacked-api", args.unpacked_api),
+                                         (f"--kernels {args.kernels}", args.kernels in FORK_KERNELS)) if used]
+    if fork_only:
+        print(f"error: {name}: {fork_only[0]} needs the TVM fork of the tumeda environment; upstream "
+              "Relax tvmaot supports --kernels int|float", file=sys.stderr)
+        return 2
     try:
         run(args, name)
     except TvmaotError as err:

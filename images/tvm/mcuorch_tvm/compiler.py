@@ -1,11 +1,11 @@
 """The BUILD pipeline: TFLite → Relax → int8-bounded kernels → C kernels + static AOT program.
 
-Stages (each in its own module, so the float-requantizing kernels can later be swapped for
-integer ones without touching planning or emission):
+Stages (each in its own module; the two kernel flavours share planning and emission):
 
-1. ``frontend``  — import with TFLite-exact overrides; reject unsupported operators early;
-2. ``partition`` — legalize, then group calls into kernels with integer boundaries; FuseTIR;
-3. ``schedule``  — workspace-free schedule of each fused kernel;
+1. lowering, ``kernels="int"`` (default) — ``integer.lower``: TFLite's integer arithmetic as
+   scheduled TIR, bit-exact with TFLite-Micro, no float; ``kernels="float"`` — ``frontend``
+   (TVM's importer with TFLite-exact overrides), ``partition`` (kernels with int8 boundaries,
+   FuseTIR) and ``schedule`` (workspace-free): dequantize → float op → quantize;
 4. ``kernels``   — TIR → plain C functions;
 5. ``graph`` / ``planner`` / ``emitter`` — kernel sequence, arena plan, C program.
 """
@@ -21,6 +21,7 @@ from tvm import relax, tirx
 from . import frontend
 from .emitter import emit
 from .graph import extract_graph
+from .integer.lower import lower_to_kernels as lower_integer
 from .kernels import build_kernels
 from .partition import group_kernels
 from .planner import ArenaPlan, check_plan, peak_live_bytes, plan_arena
@@ -33,6 +34,7 @@ from .tflite_model import ModelInfo, describe, load_model
 class BuildOptions:
     """Every knob of the backend; the host passes them as ``tvmaot.<key>``."""
 
+    kernels: str = "int"
     opt_level: int = 3
     unroll_reduction: int = 0
     arena_alignment: int = 16
@@ -71,7 +73,8 @@ def lower_to_kernels(model_bytes: bytes, options: BuildOptions) -> tuple[tvm.IRM
 def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildResult:
     """Run the whole pipeline and return the ``codegen/`` files with plan and metrics."""
     start = time.perf_counter()
-    mod, info = lower_to_kernels(model_bytes, options)
+    lower = lower_integer if options.kernels == "int" else lower_to_kernels
+    mod, info = lower(model_bytes, options)
     graph = extract_graph(mod)
     symbols = {step.kernel: f"mcuorch_{step.kernel}" for step in graph.steps}
     for step in graph.steps:
@@ -93,6 +96,7 @@ def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildRe
         "Kernel Scratch Size": max(kernels.scratch_bytes().values(), default=0),
         "Generation Time [s]": round(elapsed, 3),
         "TVM Version": str(tvm.__version__),
+        "Kernels": options.kernels,
     }
     return BuildResult(files=files, graph=graph, plan=plan, info=info, metrics=metrics)
 

@@ -140,6 +140,26 @@ def _tir_passes(opt_level: int) -> list:
     ]
 
 
+_SCALAR_DECL = re.compile(r"^[ \t]+(?:bool|u?int(?:8|16|32|64)_t) (\w+) = ([^;\n]+);\n", re.M)
+_CALL = re.compile(r"\w\s*\(")
+_FUNCTION = re.compile(r"^void \w+\([^)]*\) \{\n.*?^\}\n", re.M | re.S)
+
+
+def _drop_unused_bindings(function: str) -> str:
+    """Remove scalar bindings (`int32_t v_6 = (a + b);`) whose name is never read.
+
+    TVM's C printer keeps a binding after simplification folded its uses away, and gcc -Wall
+    flags each one. Only call-free right-hand sides are dropped: they have no side effects.
+    """
+    while True:
+        unused = [m for m in _SCALAR_DECL.finditer(function)
+                  if not _CALL.search(m.group(2)) and len(re.findall(rf"\b{m.group(1)}\b", function)) == 1]
+        if not unused:
+            return function
+        for match in reversed(unused):
+            function = function[: match.start()] + function[match.end():]
+
+
 def _clean(source: str) -> str:
     """Drop TVM's runtime preamble and export macros from the C target's output."""
     if _PREAMBLE_END not in source:
@@ -149,6 +169,7 @@ def _clean(source: str) -> str:
     body = re.sub(r"^float {0}[0-9a-f]{{8}}\(\);\n".format(_FLOAT_MARK), "", body, flags=re.M)
     body = _FLOAT_MARK_RE.sub(_float_literal, body)
     body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
+    body = _FUNCTION.sub(lambda m: _drop_unused_bindings(m.group(0)), body)
     bad = _FORBIDDEN.search(body)
     if bad:
         raise InternalError(f"generated kernel code needs TVM runtime symbol {bad.group(0)}")

@@ -93,8 +93,8 @@ def test_average_pool_rounds_like_tflite(tmp_path: Path):
 
 
 def test_unroll_variant_gives_same_outputs(tmp_path: Path):
-    _, plain, _, _ = build_and_run("small_classifier", tmp_path / "plain")
-    out, unrolled, _, _ = build_and_run("small_classifier", tmp_path / "unrolled",
+    _, plain, _, _ = build_and_run("small_classifier", tmp_path / "plain", "--kernels", "float")
+    out, unrolled, _, _ = build_and_run("small_classifier", tmp_path / "unrolled", "--kernels", "float",
                                         "--unroll-reduction", "9")
     for a, b in zip(plain, unrolled):
         for x, y in zip(a, b):
@@ -104,9 +104,9 @@ def test_unroll_variant_gives_same_outputs(tmp_path: Path):
 
 
 def test_unfused_variant_gives_same_outputs_and_more_kernels(tmp_path: Path):
-    fused_out, fused, _, _ = build_and_run("residual_block", tmp_path / "fused")
+    fused_out, fused, _, _ = build_and_run("residual_block", tmp_path / "fused", "--kernels", "float")
     split_out, split, _, _ = build_and_run("residual_block", tmp_path / "split",
-                                           "--fuse-epilogues", "0")
+                                           "--kernels", "float", "--no-fuse-epilogues")
     for a, b in zip(fused, split):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)

@@ -52,14 +52,19 @@ def i64(expr) -> tirx.PrimExpr:
 
 
 def named(expr: tirx.PrimExpr) -> tirx.PrimExpr:
-    """``expr`` as a C local unless it is already a variable or a constant.
+    """``expr`` stored once in a one-element local array, unless already a variable/constant.
 
-    Expressions that use an operand several times (a shift of a possibly negative value, the
-    rounding divide) would otherwise copy whole subtrees and grow exponentially when nested.
+    Operations that use an operand several times (the flooring shift, the rounding divide)
+    would otherwise copy whole subtrees. A let-binding would avoid the copies in C, but TVM's
+    analyzer substitutes let values back while simplifying and blows up exponentially on
+    chains of Selects (measured: 45 s for one ADD kernel); a load from a local array is opaque
+    to it, and GCC still keeps the element in a register.
     """
     if isinstance(expr, (tirx.Var, tirx.IntImm)):
         return expr
-    return T.Bind(expr)
+    cell = T.alloc_buffer((1,), str(expr.ty))
+    T.buffer_store(cell, expr, [0])
+    return cell[0]
 
 
 def ashr(x: tirx.PrimExpr, n) -> tirx.PrimExpr:

@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     m = measure(args.model, args.golden, args.kernels, args.target, args.arch, args.optimize, args.work)
-    print(f"{m.model} {m.kernels} {m.target}/{m.arch} -O{m.optimize}: {m.run_instructions} instructions/inference,"
+    where = f"{m.target}/{m.arch}" if m.target == "riscv_qemu" else m.target
+    print(f"{m.model} {m.kernels} {where} -O{m.optimize}: {m.run_instructions} instructions/inference,"
           f" mismatches {m.mismatches}, MACs {m.macs}"
           + (f" ({m.run_instructions / m.macs:.2f}/MAC)" if m.macs else "")
           + f", kernel code {m.kernel_code_bytes} B, weights {m.weights_bytes} B, arena {m.arena_bytes} B")

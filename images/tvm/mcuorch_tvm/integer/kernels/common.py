@@ -1,5 +1,5 @@
 """Pieces shared by the kernel generators: the kernel description handed to the lowering,
-channel-blocked weight layouts, unrolled reduction loops and the blocked requant epilogue."""
+channel-blocked weight layouts, unrolled reduction loops, per-channel requant constants."""
 
 from __future__ import annotations
 
@@ -45,11 +45,6 @@ def block_weights(w: np.ndarray, block: int) -> np.ndarray:
     return np.concatenate(parts).astype(w.dtype) if parts else w.reshape(-1)
 
 
-def block_offset(channels: int, block: int, taps: int, start: int) -> int:
-    """Element offset of the block starting at channel ``start`` in :func:`block_weights`."""
-    return start * taps
-
-
 def unrolled_range(extent: int, unroll: int, body: Callable[[tirx.PrimExpr], None]) -> None:
     """``for i in range(extent): body(i)`` with ``unroll`` copies per iteration (+ remainder).
 
@@ -69,13 +64,6 @@ def unrolled_range(extent: int, unroll: int, body: Callable[[tirx.PrimExpr], Non
                 body(base + K.c32(i) if i else base)
     for i in range(main, extent):
         body(K.c32(i))
-
-
-def per_channel_params(stage: RequantStage, mult_buf, shift_buf, channel: tirx.PrimExpr):
-    """Loads of one channel's multiplier and shift, or ``(None, None)`` for per-tensor."""
-    if not stage.per_channel:
-        return None, None
-    return mult_buf[channel], shift_buf[channel]
 
 
 def requant_constants(stage: RequantStage) -> list[np.ndarray]:

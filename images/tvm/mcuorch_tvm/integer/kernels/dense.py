@@ -19,7 +19,7 @@ from .common import Kernel, block_weights, requant_constants, unrolled_range
 @dataclass(frozen=True)
 class DenseSchedule:
     block: int = 4
-    unroll: int = 4
+    unroll: int = 1
 
 
 def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weights: np.ndarray,
@@ -27,7 +27,7 @@ def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...
     """``weights`` [O, K] int8, ``bias`` [O] int32 already folded (see quant.fold_bias)."""
     outs, depth = weights.shape
     batches = int(np.prod(in_shape)) // depth
-    block = max(1, min(schedule.block, outs))
+    block = _block_size(outs, schedule.block)
     packed = block_weights(weights.astype(np.int8), block)
     consts = [packed, bias.astype(np.int32)] + requant_constants(stage)
     params = [("x", in_shape, K.I8), ("w", packed.shape, K.I8), ("bias", (outs,), K.I32)]
@@ -51,6 +51,17 @@ def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...
                 _block(K.c32(nfull * block), tail, depth, n, xf, w, b, mult, shift, yf, acc, stage,
                        schedule, outs, K.c32(nfull * block * depth))
     return Kernel(K.finish(ib), consts, macs=batches * outs * depth, note=f"block={block} unroll={schedule.unroll}")
+
+
+def _block_size(outs: int, preferred: int) -> int:
+    """``preferred`` if it divides the output count, else the largest divisor up to 6 (a
+    block that does not divide leaves a tail: a second copy of the code), else ``preferred``."""
+    if outs <= preferred:
+        return max(1, outs)
+    if outs % preferred == 0:
+        return preferred
+    divisors = [b for b in range(2, 7) if outs % b == 0]
+    return max(divisors) if divisors else preferred
 
 
 def _block(c0, width, depth, n, xf, w, b, mult, shift, yf, acc, stage, schedule, outs, w0) -> None:

@@ -84,15 +84,13 @@ def _exp_on_negative_values(a, table):
 
 
 def _clz_positive(v):
-    """Leading zeros of a positive int32: branch-free binary search on a local int64 pair."""
-    st = K.local(2, K.I64)  # 0: value being normalised, 1: count
-    K.store(st, K.i64(v), [0])
-    K.store(st, K.c64(0), [1])
-    for bits in (16, 8, 4, 2, 1):
-        small = st[0] < K.c64(1 << (32 - bits))
-        K.store(st, st[1] + K.T.Select(small, K.c64(bits), K.c64(0)), [1])
-        K.store(st, K.T.Select(st[0] < K.c64(1 << (32 - bits)), st[0] * K.c64(1 << bits), st[0]), [0])
-    return K.bind(K.T.Cast(K.I32, st[1]))
+    """Leading zeros of a positive int32: ``sum over k < 31 of (v < 2^k)`` plus the sign bit,
+    a short loop (this runs once per row) instead of an unrolled int64 binary search."""
+    count = K.local(1)
+    K.store(count, K.c32(1), [0])
+    with K.serial(0, 31) as k:
+        K.store(count, count[0] + K.T.Cast(K.I32, v < (K.c32(1) << k)), [0])
+    return K.bind(count[0])
 
 
 def _one_over_one_plus_x(a):
@@ -125,6 +123,7 @@ def softmax_kernel(name: str, shape, p: SoftmaxParams) -> Kernel:
             with K.serial(0, depth) as c:
                 K.store(state, K.T.max(state[0], K.i32(x[base + c])), [0])
             K.store(state, K.c32(0), [1])
+            K.store(state, K.c32(0), [2])  # set in pass 1 before use; gcc cannot see that
             with K.serial(0, 2) as pass_:
                 with K.If(pass_ == K.c32(1)):
                     with K.Then():

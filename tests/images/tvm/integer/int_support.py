@@ -1,0 +1,100 @@
+"""Helpers of the integer-kernel tests: build with ``--kernels int``, compile with host gcc,
+run through the tvmaot test harness, compare with committed TFLite-Micro outputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+TVM_TESTS = HERE.parent
+REPO = HERE.parents[3]
+DATA = HERE / "data"
+OPS_DATA = TVM_TESTS / "data" / "ops"
+HARNESS = TVM_TESTS / "harness.c"
+MODELS = REPO / "models"
+CFLAGS = ["-std=c99", "-O2", "-Wall"]
+
+for path in (REPO / "images" / "tvm",):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+
+def build_int(model: bytes, name: str):
+    """The BUILD pipeline with the integer lowering hooked in (``--kernels int``)."""
+    from mcuorch_tvm import compiler
+    from mcuorch_tvm.integer import lower
+
+    with mock.patch.object(compiler, "lower_to_kernels", lower.lower_to_kernels):
+        return compiler.build(model, name, compiler.BuildOptions())
+
+
+def write_codegen(result, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in result.files.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+def compile_host(codegen: Path, exe: Path) -> None:
+    """Compile with host gcc and *without* libm: integer kernels must not need it."""
+    sources = sorted(str(p) for p in codegen.glob("*.c"))
+    cmd = ["gcc", *CFLAGS, "-I", str(codegen), *sources, str(HARNESS), "-o", str(exe)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode:
+        raise AssertionError(result.stderr[-4000:])
+
+
+def run_host(exe: Path, inputs: list[np.ndarray], n_outputs: int, workdir: Path) -> list[np.ndarray]:
+    in_paths = []
+    for i, x in enumerate(inputs):
+        p = workdir / f"in{i}.bin"
+        np.ascontiguousarray(x).tofile(p)
+        in_paths.append(str(p))
+    out_paths = [str(workdir / f"out{o}.bin") for o in range(n_outputs)]
+    subprocess.run([str(exe), *in_paths, *out_paths], check=True, timeout=120)
+    return [np.fromfile(p, dtype=np.int8) for p in out_paths]
+
+
+def vectors(arrays: dict[str, np.ndarray], prefix: str) -> list[list[np.ndarray]]:
+    """``<prefix>_<v>_<i>`` arrays grouped by vector ``v`` in index order."""
+    out, v = [], 0
+    while f"{prefix}_{v}_0" in arrays:
+        row, i = [], 0
+        while f"{prefix}_{v}_{i}" in arrays:
+            row.append(arrays[f"{prefix}_{v}_{i}"])
+            i += 1
+        out.append(row)
+        v += 1
+    return out
+
+
+def mismatches(got: list[np.ndarray], want: list[np.ndarray]) -> tuple[int, int, int]:
+    """(differing elements, elements, largest absolute difference)."""
+    diff = total = worst = 0
+    for g, w in zip(got, want):
+        d = np.abs(g.reshape(-1).astype(np.int64) - np.asarray(w).reshape(-1).astype(np.int64))
+        diff += int((d > 0).sum())
+        total += d.size
+        worst = max(worst, int(d.max()) if d.size else 0)
+    return diff, total, worst
+
+
+def check_case(model_path: Path, arrays: dict[str, np.ndarray], tmp_path: Path) -> tuple[int, int, int]:
+    """Build, compile, run every vector; returns the summed :func:`mismatches`."""
+    result = build_int(model_path.read_bytes(), model_path.stem)
+    codegen = write_codegen(result, tmp_path / "codegen")
+    exe = tmp_path / "app"
+    compile_host(codegen, exe)
+    inputs, expected = vectors(arrays, "in"), vectors(arrays, "tflm")
+    assert inputs and len(inputs) == len(expected)
+    totals = [0, 0, 0]
+    for ins, want in zip(inputs, expected):
+        got = run_host(exe, ins, len(want), tmp_path)
+        d, n, w = mismatches(got, want)
+        totals = [totals[0] + d, totals[1] + n, max(totals[2], w)]
+    return tuple(totals)  # type: ignore[return-value]

@@ -1,0 +1,62 @@
+"""Every operator through ``--kernels int``: bit-exact with TFLite-Micro's reference kernels.
+
+Cases: this folder's ``data/`` (register blocking and its leftovers, padded-plane and guarded
+depthwise, KWS first layer, batched FC, ADD with different scales, SOFTMAX over input scales
+and betas, MEAN axes) and the float path's ``tests/images/tvm/data/ops`` (SAME/VALID,
+strides, dilation, depth multiplier, fused RELU/RELU6, broadcasting ADD, PAD, RESHAPE,
+multi-output, residual block). Reference outputs were recorded from the tflite-micro wheel.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from int_support import DATA, OPS_DATA, build_int, check_case, write_codegen
+
+CASES = sorted(DATA.glob("*.tflite")) + sorted(OPS_DATA.glob("*.tflite"))
+
+
+def _arrays(model: Path) -> dict[str, np.ndarray]:
+    with np.load(model.with_suffix(".npz")) as z:
+        return {k: z[k] for k in z.files}
+
+
+def test_cases_present() -> None:
+    assert len(CASES) >= 40, "fixtures missing: run make_fixtures.py"
+
+
+@pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
+def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
+    diff, total, worst = check_case(model, _arrays(model), tmp_path)
+    assert total > 0
+    assert (diff, worst) == (0, 0), f"{diff}/{total} elements differ, max {worst}"
+
+
+def test_kernels_have_no_float_and_need_no_libm(tmp_path: Path) -> None:
+    """One model with every operator family: no float type in the kernels, no libm symbol."""
+    names = ["conv_kws_first", "dw_plane_relu6", "fc_batched", "add_scales", "softmax_scale_1",
+             "mean_channels", "avgpool_same_relu"]
+    for name in names + ["pad_spatial", "maxpool_valid", "reshape_fc"]:
+        model = (DATA if (DATA / f"{name}.tflite").exists() else OPS_DATA) / f"{name}.tflite"
+        codegen = write_codegen(build_int(model.read_bytes(), name), tmp_path / name)
+        source = (codegen / "mcuorch_kernels.c").read_text()
+        body = source.split('#include "mcuorch_kernels.h"', 1)[1]
+        for token in ("float", "double", "expf", "nearbyint", "floorf", "roundf"):
+            assert token not in body, f"{name}: '{token}' in integer kernels"
+        obj = tmp_path / f"{name}.o"
+        subprocess.run(["gcc", "-std=c99", "-O2", "-c", "-I", str(codegen), str(codegen / "mcuorch_kernels.c"),
+                        "-o", str(obj)], check=True)
+        undefined = subprocess.run(["nm", "-u", str(obj)], check=True, capture_output=True, text=True).stdout.split()
+        assert set(undefined) - {"U", "memset", "memcpy"} == set(), f"{name}: needs {undefined}"
+
+
+def test_unsupported_operator_is_one_clear_error() -> None:
+    from mcuorch_tvm.errors import UnsupportedOperator
+    from mcuorch_tvm.integer.lower import lower_to_kernels
+
+    model = (OPS_DATA.parent / "unsupported_logistic.tflite").read_bytes()
+    with pytest.raises(UnsupportedOperator, match="unsupported operator LOGISTIC"):
+        lower_to_kernels(model)
