@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import field_validator
+
 from orchestrator.components import collectors
 from orchestrator.components.base import (
     ComponentConfig,
@@ -30,7 +32,8 @@ class TargetConfig(StageConfig):
 
 class RiscvConfig(TargetConfig):
     arch: str = setting("rv32gc", pattern=r"^rv32[a-z_]+$", description="-march of the toolchain")
-    abi: str = setting("ilp32d", pattern=r"^ilp32[fde]?$", description="-mabi of the toolchain")
+    abi: str | None = setting(None, pattern=r"^ilp32[fde]?$",
+                              description="-mabi of the toolchain (default: the one the arch variant uses)")
     vext: bool = setting(False, description="RISC-V vector extension")
     pext: bool = setting(False, description="RISC-V packed SIMD extension")
 
@@ -47,7 +50,7 @@ class RiscvTarget(Target):
 
     def compile_args(self, config: ComponentConfig) -> list[str]:
         cfg: RiscvConfig = config  # type: ignore[assignment]
-        return ["--arch", self.march(cfg), "--abi", cfg.abi]
+        return ["--arch", self.march(cfg), *(["--abi", cfg.abi] if cfg.abi else [])]
 
 
 def _elf(ctx: StageContext) -> str:
@@ -96,9 +99,21 @@ class QemuTarget(RunnerTarget):
         return ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
 
 
+class RiscvQemuConfig(RiscvConfig):
+    @field_validator("arch")
+    @classmethod
+    def _known_variant(cls, arch: str) -> str:
+        """Only the variants sw/targets/riscv_qemu.json can build and QEMU can run."""
+        variants = sorted(target_facts("riscv_qemu").get("arch_variants", {}))
+        if arch not in variants:
+            raise ValueError(f"unknown arch {arch!r}; choose from: {', '.join(variants)}")
+        return arch
+
+
 class RiscvQemu(QemuTarget, RiscvTarget):
     """QEMU RISC-V `virt` board (rv32), exact instruction counts from the TCG plugin."""
 
+    Config = RiscvQemuConfig
     name = "riscv_qemu"
     board = "virt"
     description = "QEMU riscv32 virt board"

@@ -50,7 +50,7 @@ def test_stage_argv_follow_the_contracts(run, tmp_path: Path) -> None:  # type: 
     assert compile_.image == "gnu-riscv" and compile_.argv == [
         "sh", str(sw / "compile.sh"), "--target", "riscv_qemu", "--codegen", str(tmp_path / "BUILD/codegen"),
         "--golden", str(tmp_path / "LOAD/golden"), "--out", str(tmp_path / "OUT"), "--optimize", "2",
-        "--validate", "atol", "--atol", "2", "--arch", "rv32gc", "--abi", "ilp32d"]
+        "--validate", "atol", "--atol", "2", "--arch", "rv32gc"]
     assert set(compile_.inputs) == {tmp_path / "LOAD", tmp_path / "BUILD", sw}
     run_ = spec.components["target"].job(ctx)
     cpu = target_facts("riscv_qemu").get("arch_variants", {}).get("rv32gc", {}).get("qemu_cpu")

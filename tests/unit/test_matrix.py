@@ -58,7 +58,8 @@ def test_feature_and_config_generators_with_none_mark(models: Path) -> None:
     assert [r.configs["mlif"].optimize for r in runs[:3]] == ["s", "2", "3"]
     assert runs[2].configs["mlif"].atol == 2
     assert runs[3].configs["mlif"].validate_outputs == "exact"   # set by the feature
-    assert runs[0].configs["mlif"].validate_outputs == "none"    # component default
+    assert runs[0].configs["mlif"].validate_outputs == "exact"   # environment default
+    assert type(runs[0].configs["mlif"])().validate_outputs == "none"  # component default
 
 
 def test_precedence_default_env_feature_cli_gen(models: Path) -> None:
@@ -70,7 +71,7 @@ def test_precedence_default_env_feature_cli_gen(models: Path) -> None:
     (run,) = builder.expand(MatrixRequest(models=["aww"], config=["mlif.optimize=3"],
                                           config_gen=[["mlif.optimize=s"]]))
     assert run.configs["mlif"].optimize == "s"                  # --config-gen beats -c
-    assert run.config == {"mlif.optimize": "s"}
+    assert run.config == {"mlif.optimize": "s", "mlif.validate": "exact"}
 
 
 @pytest.mark.parametrize(("request_kwargs", "message"), [

@@ -63,7 +63,7 @@ def test_key_inputs_name_everything(models: Path) -> None:
     compile_job = next(j for j in plan.jobs if j.stage is Stage.COMPILE)
     inputs = compile_job.key_inputs
     assert inputs.components == {"platform": "mlif", "target": "riscv_qemu"}
-    assert inputs.config["riscv_qemu"] == {"abi": "ilp32d", "arch": "rv32gc", "pext": False, "vext": False}
+    assert inputs.config["riscv_qemu"] == {"abi": None, "arch": "rv32gc", "pext": False, "vext": False}
     assert set(inputs.inputs) == {"LOAD", "BUILD", "sw"}   # upstream stand-ins + the target software
     assert inputs.image == "image:gnu-riscv"
     load_job = next(j for j in plan.jobs if j.stage is Stage.LOAD)

@@ -22,7 +22,7 @@ from . import frontend
 from .emitter import emit
 from .graph import extract_graph
 from .integer.lower import lower_to_kernels as lower_integer
-from .kernels import build_kernels
+from .kernels import build_kernels, kernel_symbols
 from .partition import group_kernels
 from .planner import ArenaPlan, check_plan, peak_live_bytes, plan_arena
 from .program import Graph
@@ -76,7 +76,7 @@ def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildRe
     lower = lower_integer if options.kernels == "int" else lower_to_kernels
     mod, info = lower(model_bytes, options)
     graph = extract_graph(mod)
-    symbols = {step.kernel: f"mcuorch_{step.kernel}" for step in graph.steps}
+    symbols = kernel_symbols(mod, [step.kernel for step in graph.steps])
     for step in graph.steps:
         step.kernel = symbols[step.kernel]
     kernels = build_kernels(mod, symbols, options.opt_level)
@@ -92,6 +92,7 @@ def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildRe
         "Arena Lower Bound": peak_live_bytes(lives),
         "Weights Size": weights,
         "Kernel Count": len(graph.steps),
+        "Kernel Functions": len(set(symbols.values())),
         "Kernel Code Lines": files["mcuorch_kernels.c"].count("\n"),
         "Kernel Scratch Size": max(kernels.scratch_bytes().values(), default=0),
         "Generation Time [s]": round(elapsed, 3),

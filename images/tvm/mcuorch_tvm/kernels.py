@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import tvm
 from tvm import s_tir, tirx
-from tvm_ffi.structural import structural_map
+from tvm_ffi.structural import structural_equal, structural_map
 
 from .errors import InternalError
 
@@ -174,6 +174,27 @@ def _clean(source: str) -> str:
     if bad:
         raise InternalError(f"generated kernel code needs TVM runtime symbol {bad.group(0)}")
     return body
+
+
+def kernel_symbols(mod: tvm.IRModule, kernels: list[str]) -> dict[str, str]:
+    """C symbol per kernel; structurally equal PrimFuncs share one symbol (and one body).
+
+    Layers of equal shape and quantization (the repeated blocks of DS-CNN and MobileNet) lower
+    to the same PrimFunc with different weight pointers: emitting it once saves kernel ROM.
+    """
+    symbols: dict[str, str] = {}
+    representatives: list[tuple[tirx.PrimFunc, str]] = []
+    for name in kernels:
+        if name in symbols:
+            continue
+        func = mod[name].without_attr("global_symbol")
+        shared = next((sym for other, sym in representatives
+                       if structural_equal(func, other, map_free_vars=True)), None)
+        if shared is None:
+            shared = f"mcuorch_{name}"
+            representatives.append((func, shared))
+        symbols[name] = shared
+    return symbols
 
 
 def build_kernels(
