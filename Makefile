@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 MCUORCH := $(VENV)/bin/mcuorch
-DEMO_ARGS ?= sine_model aww -b tvmaot -t host_x86 -t riscv_qemu -t mps3_an547 -f validate --parallel 2 --label demo
+DEMO_ARGS ?= sine_model aww -b tvmaot -t host_x86 -t riscv_qemu -t mps3_an547 -t mps2_an386 --parallel 2 --label demo
 
 .PHONY: demo test bench clean-venv
 
