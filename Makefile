@@ -1,6 +1,8 @@
-# `make demo` runs the demo benchmark, `make test` the whole test suite. Both create the
-# virtual environment .venv (pip install -e .[test]) on first use and refresh it when
-# pyproject.toml changes.
+# `make demo` runs the demo benchmark, `make test` the whole test suite. Both install missing
+# host prerequisites (scripts/host-tools.sh), create the virtual environment .venv
+# (pip install -e .[test]) on first use and refresh it when pyproject.toml changes. `make test`
+# builds the default environment's images first (a no-op when they exist), so a cold build is a
+# step of its own rather than part of some test's timeout.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +10,7 @@ STAMP := $(VENV)/.installed
 MCUORCH := $(VENV)/bin/mcuorch
 DEMO_ARGS ?= sine_model aww -b tvmaot -t host_x86 -t riscv_qemu -t mps3_an547 -t mps2_an386 --parallel 2 --label demo
 
-.PHONY: demo test bench clean-venv
+.PHONY: demo test images host-tools bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +18,16 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+host-tools:
+	@sh scripts/host-tools.sh
+
+demo: host-tools $(STAMP)
 	$(MCUORCH) run $(DEMO_ARGS)
 
-test: $(STAMP)
+images: host-tools $(STAMP)
+	$(MCUORCH) images build
+
+test: images
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

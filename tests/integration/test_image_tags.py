@@ -57,8 +57,9 @@ def test_a_recipe_file_moves_its_tag_and_its_descendants(env: Environment, recip
     (recipes / "buildtools" / "notes.txt").write_text("new file in the build context\n")
     after = tags(env, recipes)
     changed = {name for name in before if before[name] != after[name]}
-    # qemu builds its plugin in the host image, so it follows host (and host follows buildtools)
-    assert changed == {"buildtools", "gnu-riscv", "gnu-arm", "host", "qemu"}
+    # qemu builds its plugin in the host image and tvm is host's child, so both follow host
+    # (and host follows buildtools)
+    assert changed == {"buildtools", "gnu-riscv", "gnu-arm", "host", "qemu", "tvm"}
 
 
 def test_executable_bit_is_part_of_the_tag(env: Environment, recipes: Path) -> None:

@@ -2,10 +2,11 @@
 """Prints QEMU wall time per board without the instruction-count plugin and with each counting
 mode, on a workload of about 0.7-1 G instructions (the tiny model's invoke repeated).
 
-    python3 tests/sw/measure_plugin_overhead.py [--repeat N] [--invokes N]
+    .venv/bin/python tests/sw/measure_plugin_overhead.py [--repeat N] [--invokes N]
 
-Needs the toolchains, QEMU, cmake and ninja (sw/README.md). Best of N runs per cell, from
-mcuorch-qemu-run's run.json (QEMU process wall time).
+Compiles and runs inside the default environment's images (built first when missing), so it
+needs only Docker. Best of N runs per cell, from mcuorch-qemu-run's run.json (QEMU process
+wall time).
 """
 
 from __future__ import annotations
@@ -13,20 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "integration")]
+from image_exec import standalone_shell
+
 from tests.sw.conftest import (
     GOLDEN,
-    QEMU_IMAGE,
     QEMU_TARGETS,
     Built,
     compile_sw,
     run_qemu,
+    using_shell,
     variant_codegen,
 )
 
@@ -39,11 +41,10 @@ def main() -> None:
     parser.add_argument("--invokes", type=int, default=200_000)
     args = parser.parse_args()
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
-    with tempfile.TemporaryDirectory() as tmp_name:
+    with tempfile.TemporaryDirectory() as tmp_name, standalone_shell(Path(tmp_name), ["gnu-riscv", "gnu-arm", "qemu"]) as shell, \
+            using_shell(shell):
         tmp = Path(tmp_name)
-        subprocess.run(["sh", str(QEMU_IMAGE / "plugin" / "build.sh"), str(tmp / "plugin")],
-                       check=True, capture_output=True)
-        plugin = tmp / "plugin" / "libinsncount.so"
+        plugin = Path(shell.image_env("qemu")["MCUORCH_QEMU_PLUGIN"])
         codegen = variant_codegen(tmp, "", invoke=(
             f"    int status = 0;\n    for (int k = 0; k < {args.invokes} && status == 0; k++)\n"
             "        status = tiny_invoke();\n    return status;"))

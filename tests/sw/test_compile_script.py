@@ -4,14 +4,23 @@ the sw/ tree are only read."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from orchestrator.metrics import elf_metrics
 
-from .conftest import GOLDEN, SW, TINY, compile_sw, golden_copy, need_tools
+from .conftest import (
+    GOLDEN,
+    SW,
+    TINY,
+    compile_script,
+    compile_sw,
+    compiler_image,
+    golden_copy,
+    need_tools,
+    tool,
+)
 
 
 def tree_state(root: Path) -> dict[str, tuple[int, int]]:
@@ -40,8 +49,7 @@ def test_user_errors(tmp_path: Path, options: list[str], message: str) -> None:
             argv[argv.index(options[i]) + 1] = options[i + 1]
         else:
             argv += options[i:i + 2]
-    proc = subprocess.run(["sh", str(SW / "compile.sh"), *argv], capture_output=True, text=True,
-                          check=False)
+    proc = compile_script("riscv_qemu", argv)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and re.match(message, lines[0]), proc.stderr
@@ -109,8 +117,8 @@ def test_optimisation_level_reaches_the_compiler(tmp_path: Path) -> None:
     for level in ("3", "s"):
         out = tmp_path / level
         compile_sw("mps2_an386", out, TINY, GOLDEN, "--optimize", level)
-        commands = subprocess.run(["ninja", "-C", str(out / "build"), "-t", "commands", "app.elf"],
-                                  capture_output=True, text=True, check=True).stdout
+        commands = tool(compiler_image("mps2_an386"),
+                        ["ninja", "-C", str(out / "build"), "-t", "commands", "app.elf"], check=True).stdout
         assert f" -O{level} " in commands
         sizes[level] = elf_metrics(out / "app.elf", "mps2_an386")["ROM code"]
     assert sizes["s"] < sizes["3"]

@@ -4,27 +4,22 @@ natively with a driver (tests/sw/c/validate_check.c) once per validation mode.""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-
-from .conftest import REPO, TINY
+from .conftest import REPO, TINY, tool
 
 MODES = {"none": 0, "exact": 1, "atol": 2, "argmax": 3}
 
 
 def run_driver(tmp_path: Path, mode: str) -> dict[str, dict[str, float]]:
-    if shutil.which("gcc") is None:
-        pytest.skip("no host gcc")
     exe = tmp_path / f"check_{mode}"
     harness = REPO / "sw" / "harness"
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-DMCUORCH_VALIDATE={MODES[mode]}",
-                    "-DMCUORCH_ATOL_INT=2", "-DMCUORCH_ATOL_FLOAT=((float)0.3)", f"-I{harness}",
-                    f"-I{TINY}", "-o", str(exe), str(REPO / "tests" / "sw" / "c" / "validate_check.c"),
-                    str(harness / "validate.c"), str(harness / "report.c"), "-lm"], check=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    # Natively, in the `host` image (the host_x86 target's compiler).
+    tool("host", ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-DMCUORCH_VALIDATE={MODES[mode]}",
+                  "-DMCUORCH_ATOL_INT=2", "-DMCUORCH_ATOL_FLOAT=((float)0.3)", f"-I{harness}",
+                  f"-I{TINY}", "-o", str(exe), str(REPO / "tests" / "sw" / "c" / "validate_check.c"),
+                  str(harness / "validate.c"), str(harness / "report.c"), "-lm"], check=True)
+    out = tool("host", [str(exe)], check=True).stdout
     cases: dict[str, dict[str, float]] = {}
     for line in out.splitlines():
         label, *fields = line.split()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,11 +16,13 @@ from .conftest import (
     SW,
     Built,
     compile_sw,
-    image_env,
+    compiler_image,
     need_tools,
+    qemu_runner,
     run_host,
     run_qemu,
     tiny_build,
+    tool,
     variant_codegen,
 )
 
@@ -47,7 +48,7 @@ def test_every_qemu_target_names_a_known_board() -> None:
 def test_elf_reader_agrees_with_nm(target: str, tiny_builds: dict[str, Built]) -> None:
     built = tiny_build(tiny_builds, target)
     nm = load_target(target, SW).compiler.replace("gcc", "nm")
-    listing = subprocess.run([nm, str(built.elf)], capture_output=True, text=True, check=True).stdout
+    listing = tool(compiler_image(target), [nm, str(built.elf)], check=True).stdout
     from_nm = {parts[2]: int(parts[0], 16) for parts in map(str.split, listing.splitlines())
                if len(parts) == 3}
     image = read_elf(built.elf)
@@ -125,10 +126,8 @@ def test_timeout_kills_an_endless_program(plugin: Path, tmp_path: Path) -> None:
 def test_board_errors(board: str, message: str, tiny_builds: dict[str, Built], plugin: Path,
                       tmp_path: Path) -> None:
     built = tiny_build(tiny_builds, "mps2_an386")
-    argv = [sys.executable, str(QEMU_IMAGE / "bin" / "mcuorch-qemu-run"), "--board", board,
-            "--elf", str(built.elf), "--out", str(tmp_path / "r")]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
-                          env=image_env(QEMU_IMAGE, MCUORCH_QEMU_PLUGIN=str(plugin)))
+    proc = qemu_runner("--board", board, "--elf", str(built.elf), "--out", str(tmp_path / "r"),
+                       plugin=plugin)
     assert proc.returncode == 2 and proc.stderr.strip() == f"error: {message}"
 
 

@@ -1,5 +1,6 @@
-"""Tests of the `tflite` image code. Run inside the image, or in a venv with
-images/tflite/requirements.txt installed; the image code is put on sys.path here."""
+"""Tests of the `tflite` image code; they run inside that image, launched from the host by
+tests/integration/test_image_suites.py (or by hand in a venv with images/tflite/requirements.txt
+installed). The image code is imported from the source tree: it is put on sys.path here."""
 
 from __future__ import annotations
 
@@ -10,4 +11,3 @@ REPO = Path(__file__).resolve().parents[3]
 IMAGE_CODE = REPO / "images" / "tflite"
 if str(IMAGE_CODE) not in sys.path:
     sys.path.insert(0, str(IMAGE_CODE))
-
