@@ -39,6 +39,25 @@ def _job_metrics(out: Path) -> dict[str, Metric]:
     return {str(k): v for k, v in data.items() if isinstance(v, (int, float, str, bool))}
 
 
+ERROR_PREFIX = "error: "
+REASON_CHARS = 200
+
+
+def tool_error(stderr: Path) -> str | None:
+    """The last `error: ...` line an image-side tool printed (its one-line explanation)."""
+    try:
+        with stderr.open("rb") as handle:
+            handle.seek(max(0, stderr.stat().st_size - 8192))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in tail.splitlines() if line.strip().startswith(ERROR_PREFIX)]
+    if not lines:
+        return None
+    message = lines[-1][len(ERROR_PREFIX):]
+    return message if len(message) <= REASON_CHARS else message[: REASON_CHARS - 3] + "..."
+
+
 class JobExecutor:
     """Everything one session needs to execute jobs; `execute` is thread-safe."""
 
@@ -98,7 +117,7 @@ class JobExecutor:
         started = time.time()
         result = self.runtime.run(request, cancel)
         (staging / EXIT_CODE).write_text("" if result.exit_code is None else f"{result.exit_code}\n")
-        reason = self._failure(result, spec.accepted_exit_codes, stage)
+        reason = self._failure(result, spec.accepted_exit_codes, stage, request.stderr_path)
         metrics: dict[str, Metric] = {}
         if reason is None:
             finished = FinishedJob(stage=stage, out=out, stdout=request.stdout_path, stderr=request.stderr_path,
@@ -127,13 +146,14 @@ class JobExecutor:
                           duration_sec=result.duration_sec)
 
     @staticmethod
-    def _failure(result: ExecResult, accepted: frozenset[int], stage: Stage) -> str | None:
+    def _failure(result: ExecResult, accepted: frozenset[int], stage: Stage, stderr: Path) -> str | None:
         if result.cancelled:
             return f"cancelled @ {stage.value}"
         if result.timed_out:
             return f"timeout @ {stage.value}"
         if result.exit_code not in accepted:
-            return f"exit code {result.exit_code} @ {stage.value}"
+            said = tool_error(stderr)
+            return f"exit code {result.exit_code} @ {stage.value}" + (f": {said}" if said else "")
         return None
 
     def _keep_failed(self, staging: Path, stage: Stage, key: str) -> Path:
