@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.components.base import Stage
+from orchestrator.processes import pid_alive
 from orchestrator.session import SessionRecord, SessionStore
 from orchestrator.store import JOB_RECORD, JobStore
-
-
-def _alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass(frozen=True)
@@ -43,7 +31,7 @@ def cleanup(sessions: SessionStore, store: JobStore, keep: int) -> CleanupResult
     recorded its jobs yet.
     """
     records = sessions.records()
-    live = [r for r in records if r.status == "running" and _alive(r.pid)]
+    live = [r for r in records if r.status == "running" and r.pid is not None and pid_alive(r.pid)]
     kept = {r.id for r in records[-keep:]} if keep > 0 else set()
     kept |= {r.id for r in live}
     removed = 0

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import BeforeValidator
 
 from orchestrator.components import collectors
 from orchestrator.components.base import (
@@ -29,17 +29,25 @@ from orchestrator.paths import ProjectPaths
 if TYPE_CHECKING:
     from orchestrator.matrix import RunSpec
 
+
+def _level_text(value: object) -> object:
+    """YAML reads `optimize: 3` as a number; the levels are compiler flag strings."""
+    return str(value) if isinstance(value, int) else value
+
+
+_LEVEL_AS_TEXT = BeforeValidator(_level_text)
+
+ESP_TARGETS = frozenset({"esp32", "esp32c3"})
+"""Built with ESP-IDF (`espidf`), not with the CMake target software (`mlif`)."""
+
+
 class MlifConfig(StageConfig):
-    optimize: Literal["2", "3", "s"] = setting("2", description="compiler optimisation level")
+    optimize: Annotated[Literal["2", "3", "s"], _LEVEL_AS_TEXT] = setting(
+        "2", description="compiler optimisation level")
     validate_outputs: Literal["exact", "atol", "argmax", "none"] = setting(
         "none", alias="validate", description="how the harness compares outputs with golden ones")
     atol: int = setting(1, ge=0, description="absolute tolerance for validate=atol")
     timeout_sec: float = setting(900.0, affects_outputs=False, gt=0)
-
-    @field_validator("optimize", mode="before")
-    @classmethod
-    def _text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
 
 
 class Mlif(Platform):
@@ -48,7 +56,7 @@ class Mlif(Platform):
     name = "mlif"
     Config = MlifConfig
     description = "the CMake target software in sw/ (harness + generated code)"
-    unsupported_targets = frozenset({"esp32", "esp32c3"})
+    unsupported_targets = ESP_TARGETS
 
     def supports(self, target: str) -> bool:
         return target not in self.unsupported_targets
@@ -78,15 +86,10 @@ class Mlif(Platform):
 
 
 class EspidfConfig(StageConfig):
-    optimize: Literal["2", "s"] = setting("s")
+    optimize: Annotated[Literal["2", "s"], _LEVEL_AS_TEXT] = setting("s")
     validate_outputs: bool = setting(False, alias="validate")
     debug: bool = setting(False)
     timeout_sec: float = setting(1800.0, affects_outputs=False, gt=0)
-
-    @field_validator("optimize", mode="before")
-    @classmethod
-    def _text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) else value
 
 
 class Espidf(Platform):
@@ -95,7 +98,7 @@ class Espidf(Platform):
     name = "espidf"
     Config = EspidfConfig
     description = "ESP-IDF projects for esp32 / esp32c3"
-    supported_targets = frozenset({"esp32", "esp32c3"})
+    supported_targets = ESP_TARGETS
 
     def supports(self, target: str) -> bool:
         return target in self.supported_targets

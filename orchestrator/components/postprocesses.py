@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import field_validator, model_validator
 
@@ -122,41 +122,52 @@ class ExplodeConfig(_ListValidators):
     drop: bool = setting(True, description="drop the original column")
 
 
-class Config2Cols(Postprocess):
+class _ExplodeColumn(Postprocess):
+    """Replace the report column `column` (one value per run) by one column per key."""
+
+    Config = ExplodeConfig
+    column: ClassVar[str]
+
+    def explode(self, values: pd.Series, limit: list[str]) -> pd.DataFrame:
+        """The new columns, on the index of `values`; `limit` (when not empty) selects keys."""
+        raise NotImplementedError(f"{type(self).__name__}.explode")
+
+    def apply(self, df: pd.DataFrame, config: ExplodeConfig) -> pd.DataFrame:
+        import pandas as pd
+
+        if self.column not in df.columns:
+            return df
+        extra = self.explode(df[self.column], config.limit)
+        base = df.drop(columns=[self.column]) if config.drop else df
+        return pd.concat([base, extra], axis=1)
+
+
+class Config2Cols(_ExplodeColumn):
     """Explode the `Config` column into `config_<key>` columns."""
 
     name = "config2cols"
-    Config = ExplodeConfig
+    column = "Config"
 
-    def apply(self, df: pd.DataFrame, config: ExplodeConfig) -> pd.DataFrame:
+    def explode(self, values: pd.Series, limit: list[str]) -> pd.DataFrame:
         import pandas as pd
 
-        if "Config" not in df.columns:
-            return df
-        rows = [{k: v for k, v in (cfg or {}).items() if not config.limit or k in config.limit}
-                for cfg in df["Config"]]
-        extra = pd.DataFrame(rows, index=df.index).add_prefix("config_")
-        base = df.drop(columns=["Config"]) if config.drop else df
-        return pd.concat([base, extra], axis=1)
+        rows = [{k: v for k, v in (cfg or {}).items() if not limit or k in limit} for cfg in values]
+        return pd.DataFrame(rows, index=values.index).add_prefix("config_")
 
 
-class Features2Cols(Postprocess):
+class Features2Cols(_ExplodeColumn):
     """Explode the `Features` column into boolean `feature_<name>` columns."""
 
     name = "features2cols"
-    Config = ExplodeConfig
+    column = "Features"
 
-    def apply(self, df: pd.DataFrame, config: ExplodeConfig) -> pd.DataFrame:
+    def explode(self, values: pd.Series, limit: list[str]) -> pd.DataFrame:
         import pandas as pd
 
-        if "Features" not in df.columns:
-            return df
-        names = sorted({f for feats in df["Features"] for f in (feats or [])})
-        names = [n for n in names if not config.limit or n in config.limit]
-        extra = pd.DataFrame({f"feature_{n}": [n in (feats or []) for feats in df["Features"]] for n in names},
-                             index=df.index)
-        base = df.drop(columns=["Features"]) if config.drop else df
-        return pd.concat([base, extra], axis=1)
+        names = sorted({f for feats in values for f in (feats or [])})
+        names = [n for n in names if not limit or n in limit]
+        return pd.DataFrame({f"feature_{n}": [n in (feats or []) for feats in values] for n in names},
+                            index=values.index)
 
 
 class Bytes2kB(Postprocess):

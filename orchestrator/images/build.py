@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from orchestrator.environment import Environment
 from orchestrator.images import bootstrap as boot
 from orchestrator.images.context import BuildSettings, build_context
+from orchestrator.images.engine import image_exists
 from orchestrator.images.errors import ImageBuildError
 from orchestrator.images.progress import BuildProgress, PlainProgress
 from orchestrator.images.tags import (
@@ -119,11 +120,7 @@ class ImageBuilder:
     # -- images ---------------------------------------------------------------------------------
 
     def exists(self, ref: str) -> bool:
-        try:
-            self.client.images.get(ref)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
+        return image_exists(self.client, ref)
 
     def build(self, env: Environment, names: list[str] | None = None) -> list[BuiltImage]:
         """Build the missing images among `names` (all when None) and what they need."""

@@ -31,3 +31,12 @@ def connect(timeout_sec: int = DEFAULT_TIMEOUT_SEC) -> docker.DockerClient:
         raise RuntimeUnavailableError(f"no Docker engine reachable at {where} ({reason}); is Docker "
                                       "running? (runs can also use --runtime local)") from None
     return client
+
+
+def image_exists(client: docker.DockerClient, ref: str) -> bool:
+    """Whether the engine has an image under `ref` (tag or ID)."""
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False

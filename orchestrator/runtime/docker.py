@@ -47,10 +47,11 @@ from orchestrator.components.base import Stage
 from orchestrator.environment import Environment
 from orchestrator.errors import JobError, McuorchError
 from orchestrator.images.build import ImageBuilder
-from orchestrator.images.engine import connect
+from orchestrator.images.engine import connect, image_exists
 from orchestrator.images.progress import BuildProgress, make_progress
 from orchestrator.images.tags import ImageSet, resolve_images
 from orchestrator.paths import home_paths, project_paths
+from orchestrator.processes import pid_alive
 from orchestrator.runtime.base import ExecRequest, ExecResult, ImageRef, Limits, Mount
 from orchestrator.store import JobStore
 
@@ -123,13 +124,7 @@ def owner_alive(label: str | None) -> bool | None:
     if Path("/proc").is_dir():
         ticks = _start_ticks(pid)
         return ticks is not None and (start == "-" or ticks == start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 class GarbageReport(BaseModel):
@@ -319,7 +314,7 @@ class DockerRuntime:
             if image.tag != expected:
                 raise McuorchError(f"image {image.name}: asked for {image.tag} but environment "
                                    f"{self.env.name!r} gives {expected} on this engine")
-        missing = [i.name for i in images if not self._exists(i.tag)]
+        missing = [i.name for i in images if not image_exists(self.client, i.tag)]
         if not missing:
             return
         if not self.build_missing:
@@ -335,7 +330,7 @@ class DockerRuntime:
         with self._lock:
             self._images = None
         for image in images:
-            if not self._exists(image.tag):
+            if not image_exists(self.client, image.tag):
                 raise McuorchError(f"image {image.name}: {image.tag} still missing after the build "
                                    "(the root image changed?); run `mcuorch images build`")
 
@@ -389,13 +384,6 @@ class DockerRuntime:
         self._finalizer()
 
     # -- containers ---------------------------------------------------------------------------
-
-    def _exists(self, tag: str) -> bool:
-        try:
-            self.client.images.get(tag)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
 
     def _key(self, request: ExecRequest) -> _PoolKey:
         mounts: Sequence[Mount]

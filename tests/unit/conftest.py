@@ -1,4 +1,5 @@
-"""Unit-test helpers: a toy registry and environment, and a session runner on the fake runtime."""
+"""Unit-test helpers: a toy registry and environment, a session runner on the fake runtime,
+placeholder models."""
 
 from __future__ import annotations
 
@@ -41,3 +42,13 @@ class FakeSession:
 @pytest.fixture
 def fake_session(mcuorch_home: Path) -> FakeSession:
     return FakeSession(FakeRuntime())
+
+
+@pytest.fixture
+def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two placeholder models, `aww` and `vww`, found through MCUORCH_MODELS."""
+    for name in ("aww", "vww"):
+        (tmp_path / "models" / name).mkdir(parents=True)
+        (tmp_path / "models" / name / "model.tflite").write_bytes(b"TFL3" + name.encode())
+    monkeypatch.setenv("MCUORCH_MODELS", str(tmp_path / "models"))
+    return tmp_path / "models"

@@ -14,15 +14,6 @@ from tests.conftest import TOY_ENV
 from tests.unit.conftest import toy_registry
 
 
-@pytest.fixture
-def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("aww", "vww"):
-        (tmp_path / "models" / name).mkdir(parents=True)
-        (tmp_path / "models" / name / "model.tflite").write_bytes(b"TFL3" + name.encode())
-    monkeypatch.setenv("MCUORCH_MODELS", str(tmp_path / "models"))
-    return tmp_path / "models"
-
-
 def _builder(env: str = "default") -> MatrixBuilder:
     return MatrixBuilder(load_environment(env), builtin_registry())
 

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from orchestrator.components.base import Stage
 from orchestrator.components.registry import builtin_registry
 from orchestrator.environment import load_environment
 from orchestrator.matrix import MatrixBuilder, MatrixRequest
 from orchestrator.paths import project_paths
 from orchestrator.plan import KeyInputs, Planner
-
-
-@pytest.fixture
-def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("aww", "vww"):
-        (tmp_path / "models" / name).mkdir(parents=True)
-        (tmp_path / "models" / name / "model.tflite").write_bytes(b"TFL3" + name.encode())
-    monkeypatch.setenv("MCUORCH_MODELS", str(tmp_path / "models"))
-    return tmp_path / "models"
 
 
 def _plan(env: str, until: Stage = Stage.RUN, **request: object):  # type: ignore[no-untyped-def]

@@ -181,6 +181,20 @@ def _choice(value: str, allowed: Iterable[str], what: str) -> str:
     return value
 
 
+def _conv_options(stride: int | Sequence[int], dilation: int | Sequence[int], padding: str,
+                  activation: str) -> tuple[tuple[int, int], tuple[int, int], str, str]:
+    """Checked stride, dilation, padding and fused activation of a convolution (in that order)."""
+    return (_pair(stride, "stride"), _pair(dilation, "dilation"), _choice(padding, PADDINGS, "padding"),
+            _choice(activation, ACTIVATIONS, "activation"))
+
+
+def _window_output(x: Tensor, kernel: Sequence[int], stride: tuple[int, int], dilation: tuple[int, int],
+                   padding: str) -> tuple[int, int]:
+    """Output height and width of a 2-D window op (convolution, pooling) on the NHWC input `x`."""
+    return (nn.output_size(x.shape[1], kernel[0], stride[0], dilation[0], padding),
+            nn.output_size(x.shape[2], kernel[1], stride[1], dilation[1], padding))
+
+
 def _vector(values: np.ndarray | None, length: int, what: str) -> np.ndarray | None:
     if values is None:
         return None
@@ -273,11 +287,8 @@ class GraphBuilder:
         w = np.asarray(filters, dtype=np.float64)
         if w.ndim != 4 or w.shape[3] != x.shape[3]:
             raise BuilderError(f"conv2d filters must be OHWI with I={x.shape[3]}, got shape {w.shape}")
-        stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-        padding = _choice(padding, PADDINGS, "padding")
-        activation = _choice(activation, ACTIVATIONS, "activation")
-        oh = nn.output_size(x.shape[1], w.shape[1], stride[0], dilation[0], padding)
-        ow = nn.output_size(x.shape[2], w.shape[2], stride[1], dilation[1], padding)
+        stride, dilation, padding, activation = _conv_options(stride, dilation, padding, activation)
+        oh, ow = _window_output(x, w.shape[1:3], stride, dilation, padding)
         out = self._new_tensor(name, "conv2d", (1, oh, ow, w.shape[0]))
         self._ops.append(_Conv2D("CONV_2D", (x.index,), out.index, out.name, w,
                                  _vector(bias, w.shape[0], "conv2d bias"), stride, padding, dilation, activation))
@@ -294,11 +305,8 @@ class GraphBuilder:
         channels = x.shape[3] * depth_multiplier
         if depth_multiplier < 1 or w.ndim != 4 or w.shape[0] != 1 or w.shape[3] != channels:
             raise BuilderError(f"depthwise_conv2d filters must be 1HW(C*M) with C*M={channels}, got shape {w.shape}")
-        stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-        padding = _choice(padding, PADDINGS, "padding")
-        activation = _choice(activation, ACTIVATIONS, "activation")
-        oh = nn.output_size(x.shape[1], w.shape[1], stride[0], dilation[0], padding)
-        ow = nn.output_size(x.shape[2], w.shape[2], stride[1], dilation[1], padding)
+        stride, dilation, padding, activation = _conv_options(stride, dilation, padding, activation)
+        oh, ow = _window_output(x, w.shape[1:3], stride, dilation, padding)
         out = self._new_tensor(name, "depthwise_conv2d", (1, oh, ow, channels))
         self._ops.append(_DepthwiseConv2D("DEPTHWISE_CONV_2D", (x.index,), out.index, out.name, w,
                                           _vector(bias, channels, "depthwise_conv2d bias"), stride, padding,
@@ -338,8 +346,7 @@ class GraphBuilder:
         stride = pool if stride is None else _pair(stride, "stride")
         padding = _choice(padding, PADDINGS, "padding")
         activation = _choice(activation, ACTIVATIONS, "activation")
-        oh = nn.output_size(x.shape[1], pool[0], stride[0], 1, padding)
-        ow = nn.output_size(x.shape[2], pool[1], stride[1], 1, padding)
+        oh, ow = _window_output(x, pool, stride, (1, 1), padding)
         out = self._new_tensor(name, kind, (1, oh, ow, x.shape[3]))
         self._ops.append(_Pool2D(opcode, (x.index,), out.index, out.name, pool, stride, padding, activation))
         return out

@@ -65,6 +65,15 @@ class LowerContext:
             b_params = QuantParams(b_params.scale, b_params.zero_point, 0)
         return self.const(f"{op_name}/bias", quantize_bias(bias, b_params), "int32", b_params)
 
+    def weighted_inputs(self, op_name: str, input_index: int, weights: np.ndarray, weights_name: str,
+                        bias: np.ndarray | None, axis: int | None, bias_required: bool = False) -> list[int]:
+        """Tensor indices of a weighted operator's inputs: its activation, the int8 symmetric
+        weights (per channel along `axis`, per tensor when None) and the bias (see `bias`)."""
+        w_params = symmetric_weight_params(weights, axis=axis)
+        return [self.act(input_index),
+                self.const(f"{op_name}/{weights_name}", quantize_weights(weights, w_params), "int8", w_params),
+                self.bias(op_name, bias, input_index, w_params, required=bias_required)]
+
 
 @dataclass
 class _Op:
@@ -100,10 +109,8 @@ class _Conv2D(_Op):
                          self.dilation, self.activation)
 
     def lower(self, ctx: LowerContext) -> QOperator:
-        w_params = symmetric_weight_params(self.filters, axis=0)
-        inputs = [ctx.act(self.inputs[0]),
-                  ctx.const(f"{self.name}/filter", quantize_weights(self.filters, w_params), "int8", w_params),
-                  ctx.bias(self.name, self.bias, self.inputs[0], w_params, required=True)]
+        inputs = ctx.weighted_inputs(self.name, self.inputs[0], self.filters, "filter", self.bias, axis=0,
+                                     bias_required=True)
         return QOperator("CONV_2D", inputs, [ctx.act(self.output)], "Conv2DOptions", {
             "Padding": _PADDING_CODES[self.padding], "StrideW": self.stride[1], "StrideH": self.stride[0],
             "FusedActivationFunction": _ACTIVATION_CODES[self.activation],
@@ -125,10 +132,8 @@ class _DepthwiseConv2D(_Op):
                                    self.depth_multiplier, self.dilation, self.activation)
 
     def lower(self, ctx: LowerContext) -> QOperator:
-        w_params = symmetric_weight_params(self.filters, axis=3)
-        inputs = [ctx.act(self.inputs[0]),
-                  ctx.const(f"{self.name}/filter", quantize_weights(self.filters, w_params), "int8", w_params),
-                  ctx.bias(self.name, self.bias, self.inputs[0], w_params, required=True)]
+        inputs = ctx.weighted_inputs(self.name, self.inputs[0], self.filters, "filter", self.bias, axis=3,
+                                     bias_required=True)
         return QOperator("DEPTHWISE_CONV_2D", inputs, [ctx.act(self.output)], "DepthwiseConv2DOptions", {
             "Padding": _PADDING_CODES[self.padding], "StrideW": self.stride[1], "StrideH": self.stride[0],
             "DepthMultiplier": self.depth_multiplier,
@@ -147,10 +152,7 @@ class _FullyConnected(_Op):
         return nn.fully_connected(args[0], self.weights, self.bias, self.activation, self.keep_num_dims)
 
     def lower(self, ctx: LowerContext) -> QOperator:
-        w_params = symmetric_weight_params(self.weights, axis=None)
-        inputs = [ctx.act(self.inputs[0]),
-                  ctx.const(f"{self.name}/weights", quantize_weights(self.weights, w_params), "int8", w_params),
-                  ctx.bias(self.name, self.bias, self.inputs[0], w_params)]
+        inputs = ctx.weighted_inputs(self.name, self.inputs[0], self.weights, "weights", self.bias, axis=None)
         version = 5 if self.keep_num_dims else 4  # the converter's rule (op_version.cc)
         if inputs[2] == -1:
             inputs, version = inputs[:2], 6

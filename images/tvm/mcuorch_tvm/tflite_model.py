@@ -15,8 +15,8 @@ from tflite.TensorType import TensorType
 
 from .errors import UserError
 
-_OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
-_TYPE_NAMES = {
+OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+TYPE_NAMES = {
     TensorType.INT8: "int8",
     TensorType.UINT8: "uint8",
     TensorType.INT16: "int16",
@@ -79,7 +79,7 @@ def op_name(model: tflite.Model, op) -> str:
     """Builtin operator name, reading both the int8 and the int32 opcode fields."""
     code = model.OperatorCodes(op.OpcodeIndex())
     value = max(code.DeprecatedBuiltinCode(), code.BuiltinCode())
-    name = _OP_NAMES.get(value, f"BUILTIN_{value}")
+    name = OP_NAMES.get(value, f"BUILTIN_{value}")
     if name == "CUSTOM":
         custom = code.CustomCode()
         return f"CUSTOM({custom.decode() if custom else '?'})"
@@ -97,7 +97,7 @@ def _tensor_info(subgraph, index: int) -> TensorInfo:
     return TensorInfo(
         name=name,
         shape=tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else (),
-        dtype=_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
+        dtype=TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}"),
         scale=scale,
         zero_point=zero_point,
     )
@@ -110,6 +110,6 @@ def describe(model: tflite.Model) -> ModelInfo:
     inputs = tuple(_tensor_info(subgraph, int(i)) for i in subgraph.InputsAsNumpy())
     outputs = tuple(_tensor_info(subgraph, int(i)) for i in subgraph.OutputsAsNumpy())
     dtypes = tuple(
-        _TYPE_NAMES.get(subgraph.Tensors(i).Type(), "other") for i in range(subgraph.TensorsLength())
+        TYPE_NAMES.get(subgraph.Tensors(i).Type(), "other") for i in range(subgraph.TensorsLength())
     )
     return ModelInfo(ops=ops, inputs=inputs, outputs=outputs, tensor_dtypes=dtypes)

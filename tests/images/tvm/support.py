@@ -81,6 +81,19 @@ def run_host(exe: Path, inputs: list[np.ndarray], outputs: list[tuple[tuple[int,
             for p, (shape, dtype) in zip(out_paths, outputs)]
 
 
+def vectors(arrays: dict[str, np.ndarray], prefix: str) -> list[list[np.ndarray]]:
+    """``<prefix>_<v>_<i>`` arrays grouped by vector ``v`` in index order."""
+    out, v = [], 0
+    while f"{prefix}_{v}_0" in arrays:
+        row, i = [], 0
+        while f"{prefix}_{v}_{i}" in arrays:
+            row.append(arrays[f"{prefix}_{v}_{i}"])
+            i += 1
+        out.append(row)
+        v += 1
+    return out
+
+
 @dataclass
 class Diff:
     """Element mismatches and largest absolute difference between two output sets."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import DATA, Diff, compile_host, have_tvm, run_host, write_meta
+from support import DATA, Diff, compile_host, have_tvm, run_host, vectors, write_meta
 
 pytestmark = pytest.mark.skipif(not have_tvm(), reason="needs apache-tvm (image tvm)")
 
@@ -33,19 +33,6 @@ def _load(case: str) -> tuple[Path, dict[str, np.ndarray]]:
         return model, {k: z[k] for k in z.files}
 
 
-def _vectors(arrays: dict[str, np.ndarray], prefix: str) -> list[list[np.ndarray]]:
-    out = []
-    v = 0
-    while f"{prefix}_{v}_0" in arrays:
-        i, row = 0, []
-        while f"{prefix}_{v}_{i}" in arrays:
-            row.append(arrays[f"{prefix}_{v}_{i}"])
-            i += 1
-        out.append(row)
-        v += 1
-    return out
-
-
 def build_and_run(case: str, tmp_path: Path, *options: str):
     from mcuorch_tvm.cli import main
 
@@ -56,11 +43,11 @@ def build_and_run(case: str, tmp_path: Path, *options: str):
     assert main(["--model", str(model), "--meta", str(meta), "--out", str(out), *options]) == 0
     exe = tmp_path / "app"
     compile_host(out / "codegen", exe)
-    inputs = _vectors(arrays, "in")
-    tflm = _vectors(arrays, "tflm")
+    inputs = vectors(arrays, "in")
+    tflm = vectors(arrays, "tflm")
     shapes = [(y.shape, str(y.dtype)) for y in tflm[0]]
     got = [run_host(exe, x, shapes, tmp_path) for x in inputs]
-    return out, got, tflm, _vectors(arrays, "litert")
+    return out, got, tflm, vectors(arrays, "litert")
 
 
 def test_fixtures_present():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..builder import GraphBuilder
-from .common import BundledModel, NormalizedNetwork, finish_classifier, pick_golden
+from .common import BundledModel, NormalizedNetwork, bundled_classifier, finish_classifier
 from .datasets import KeywordTask
 
 EPOCHS = 0  # the normalised random features already separate the synthetic keywords
@@ -33,13 +33,8 @@ def build(seed: int = 2) -> BundledModel:
     h = net.average_pool(h, (25, 5))
     h = net.reshape(h, (1, 64))
     graph, stats = finish_classifier(g, h, (x_train, y_train, x_test, y_test), len(LABELS), rng, epochs=EPOCHS)
-    quantized = graph.convert([x_cal])
-
-    pred = np.argmax(graph.run([x_test])[0], axis=1)
-    chosen = pick_golden(y_test, pred, 4)
-    return BundledModel(
-        name="aww", graph=graph, quantized=quantized,
-        golden_inputs=[[x_test[i:i + 1]] for i in chosen],
+    return bundled_classifier(
+        "aww", graph, stats, x_cal, (x_test, y_test), LABELS,
         description="Keyword spotting network with the layer shapes of the MLPerf Tiny DS-CNN (small): "
                     "49x10 MFCC-like input, 12 classes. Full int8.",
         provenance=(f"Not trained on speech (no dataset is reachable where models are built). Conv/depthwise "
@@ -50,9 +45,7 @@ def build(seed: int = 2) -> BundledModel:
                     f"MFCC-like frames), softmax temperature fitted on 600 held-out samples. Float accuracy on "
                     f"those: train {stats.train_accuracy:.1%}, held-out {stats.test_accuracy:.1%}. Calibrated on "
                     f"256 synthetic inputs."),
-        input_descriptions=["49 frames x 10 MFCC-like coefficients (synthetic)"],
-        output_descriptions=["probabilities of silence, unknown, keyword0..keyword9"],
-        golden_notes=[f"synthetic sample of class {LABELS[y_test[i]]}" for i in chosen],
-        extra={"labels": list(LABELS), "float_accuracy_synthetic": round(stats.test_accuracy, 4)},
-        test_set=(x_test, y_test),
+        input_description="49 frames x 10 MFCC-like coefficients (synthetic)",
+        output_description="probabilities of silence, unknown, keyword0..keyword9",
+        golden_note="synthetic sample of class {label}",
     )

@@ -171,3 +171,26 @@ def finish_classifier(g: GraphBuilder, features: Tensor, data: tuple[np.ndarray,
         return float(np.mean(np.argmax(probs, axis=1) == y))
 
     return graph, ClassifierStats(epochs, losses, accuracy(x_train, y_train), accuracy(x_test, y_test))
+
+
+def bundled_classifier(name: str, graph: FloatGraph, stats: ClassifierStats, x_cal: np.ndarray,
+                       test_set: tuple[np.ndarray, np.ndarray], labels: Sequence[str], *, description: str,
+                       provenance: str, input_description: str, output_description: str,
+                       golden_note: str) -> BundledModel:
+    """Quantize a trained classifier (calibrated on `x_cal`) and pick 4 golden test samples
+    with `pick_golden`; `golden_note` is formatted with each sample's `label`."""
+    x_test, y_test = test_set
+    quantized = graph.convert([x_cal])
+    pred = np.argmax(graph.run([x_test])[0], axis=1)
+    chosen = pick_golden(y_test, pred, 4)
+    return BundledModel(
+        name=name, graph=graph, quantized=quantized,
+        golden_inputs=[[x_test[i:i + 1]] for i in chosen],
+        description=description,
+        provenance=provenance,
+        input_descriptions=[input_description],
+        output_descriptions=[output_description],
+        golden_notes=[golden_note.format(label=labels[y_test[i]]) for i in chosen],
+        extra={"labels": list(labels), "float_accuracy_synthetic": round(stats.test_accuracy, 4)},
+        test_set=(x_test, y_test),
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..builder import GraphBuilder
-from .common import BundledModel, NormalizedNetwork, finish_classifier, pick_golden
+from .common import BundledModel, NormalizedNetwork, bundled_classifier, finish_classifier
 from .datasets import SHAPE_CLASSES, shape_images
 
 TRAIN_SAMPLES, EPOCHS, LEARNING_RATE = 3000, 6, 2e-3
@@ -35,13 +35,8 @@ def build(seed: int = 4) -> BundledModel:
     x = net.reshape(x, (1, 64))
     graph, stats = finish_classifier(g, x, (x_train, y_train, x_test, y_test), len(SHAPE_CLASSES), rng,
                                      epochs=EPOCHS, lr=LEARNING_RATE)
-    quantized = graph.convert([x_cal])
-
-    pred = np.argmax(graph.run([x_test])[0], axis=1)
-    chosen = pick_golden(y_test, pred, 4)
-    return BundledModel(
-        name="resnet", graph=graph, quantized=quantized,
-        golden_inputs=[[x_test[i:i + 1]] for i in chosen],
+    return bundled_classifier(
+        "resnet", graph, stats, x_cal, (x_test, y_test), SHAPE_CLASSES,
         description="Image classifier with the layer shapes of MLPerf Tiny's ResNet-8: 32x32 RGB input "
                     "in [0, 1], 10 classes. Full int8.",
         provenance=(f"Not trained on CIFAR-10 (no dataset is reachable where models are built). "
@@ -53,9 +48,7 @@ def build(seed: int = 4) -> BundledModel:
                     f"of 10 shape/texture classes ({', '.join(SHAPE_CLASSES)}; final loss {stats.losses[-1]:.3f}). Float accuracy: train "
                     f"{stats.train_accuracy:.1%}, 600 held-out images {stats.test_accuracy:.1%}. Calibrated on "
                     f"256 synthetic images."),
-        input_descriptions=["32x32 RGB image in [0, 1] (synthetic)"],
-        output_descriptions=[f"probabilities of {', '.join(SHAPE_CLASSES)}"],
-        golden_notes=[f"synthetic image of class {SHAPE_CLASSES[y_test[i]]}" for i in chosen],
-        extra={"labels": list(SHAPE_CLASSES), "float_accuracy_synthetic": round(stats.test_accuracy, 4)},
-        test_set=(x_test, y_test),
+        input_description="32x32 RGB image in [0, 1] (synthetic)",
+        output_description=f"probabilities of {', '.join(SHAPE_CLASSES)}",
+        golden_note="synthetic image of class {label}",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..builder import GraphBuilder
-from .common import BundledModel, NormalizedNetwork, finish_classifier, pick_golden
+from .common import BundledModel, NormalizedNetwork, bundled_classifier, finish_classifier
 from .datasets import person_images
 
 LABELS = ("no_person", "person")
@@ -36,13 +36,8 @@ def build(seed: int = 3) -> BundledModel:
     h = net.reshape(h, (1, 256))
     graph, stats = finish_classifier(g, h, (x_train, y_train, x_test, y_test), len(LABELS), rng,
                                      epochs=EPOCHS, lr=LEARNING_RATE)
-    quantized = graph.convert([x_cal])
-
-    pred = np.argmax(graph.run([x_test])[0], axis=1)
-    chosen = pick_golden(y_test, pred, 4)
-    return BundledModel(
-        name="vww", graph=graph, quantized=quantized,
-        golden_inputs=[[x_test[i:i + 1]] for i in chosen],
+    return bundled_classifier(
+        "vww", graph, stats, x_cal, (x_test, y_test), LABELS,
         description="Visual wake words network with the layer shapes of MLPerf Tiny's MobileNetV1 "
                     "(alpha 0.25): 96x96 RGB input in [-1, 1], 2 classes. Full int8.",
         provenance=(f"Not trained on images of people (no dataset is reachable where models are built). "
@@ -54,9 +49,7 @@ def build(seed: int = 3) -> BundledModel:
                     f"scenes (random backgrounds with or without a drawn head/torso/legs figure; final loss {stats.losses[-1]:.3f}). Float accuracy: train "
                     f"{stats.train_accuracy:.1%}, 300 held-out scenes {stats.test_accuracy:.1%}. Calibrated on "
                     f"96 synthetic scenes."),
-        input_descriptions=["96x96 RGB image scaled to [-1, 1] (synthetic)"],
-        output_descriptions=["probabilities of no_person, person"],
-        golden_notes=[f"synthetic scene, label {LABELS[y_test[i]]}" for i in chosen],
-        extra={"labels": list(LABELS), "float_accuracy_synthetic": round(stats.test_accuracy, 4)},
-        test_set=(x_test, y_test),
+        input_description="96x96 RGB image scaled to [-1, 1] (synthetic)",
+        output_description="probabilities of no_person, person",
+        golden_note="synthetic scene, label {label}",
     )

@@ -12,23 +12,15 @@ from typing import Any
 
 import numpy as np
 import tflite
-from tflite.BuiltinOperator import BuiltinOperator
 from tflite.BuiltinOptions import BuiltinOptions
 from tflite.Padding import Padding
 from tflite.TensorType import TensorType
 
 from ..errors import UnsupportedOperator, UserError
+from ..tflite_model import OP_NAMES, TYPE_NAMES
 
-_OP_NAMES = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
-_DTYPES = {
-    TensorType.INT8: "int8",
-    TensorType.UINT8: "uint8",
-    TensorType.INT16: "int16",
-    TensorType.INT32: "int32",
-    TensorType.INT64: "int64",
-    TensorType.FLOAT32: "float32",
-    TensorType.BOOL: "bool",
-}
+# Constant buffers of these types are read into numpy arrays; float16 is left unnamed and unread.
+_DTYPES = {code: name for code, name in TYPE_NAMES.items() if code != TensorType.FLOAT16}
 _ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 
 
@@ -182,7 +174,7 @@ def read_model(buf: bytes) -> ModelDesc:
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
-        name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "UNKNOWN")
+        name = OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "UNKNOWN")
         inputs = [int(x) for x in op.InputsAsNumpy()] if op.InputsLength() else []
         outputs = [int(x) for x in op.OutputsAsNumpy()] if op.OutputsLength() else []
         ops.append(OpDesc(i, name, inputs, outputs, _options(op, name)))

@@ -19,9 +19,12 @@ HARNESS = TVM_TESTS / "harness.c"
 MODELS = REPO / "models"
 CFLAGS = ["-std=c99", "-O2", "-Wall"]
 
-for path in (REPO / "images" / "tvm",):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(REPO / "images" / "tvm") not in sys.path:
+    sys.path.insert(0, str(REPO / "images" / "tvm"))
+if str(TVM_TESTS) not in sys.path:
+    sys.path.append(str(TVM_TESTS))  # after this folder: its make_fixtures.py stays first
+
+from support import vectors  # noqa: E402  (the helpers of the whole tvm suite)
 
 
 def build_int(model: bytes, name: str):
@@ -58,19 +61,6 @@ def run_host(exe: Path, inputs: list[np.ndarray], n_outputs: int, workdir: Path)
     out_paths = [str(workdir / f"out{o}.bin") for o in range(n_outputs)]
     subprocess.run([str(exe), *in_paths, *out_paths], check=True, timeout=120)
     return [np.fromfile(p, dtype=np.int8) for p in out_paths]
-
-
-def vectors(arrays: dict[str, np.ndarray], prefix: str) -> list[list[np.ndarray]]:
-    """``<prefix>_<v>_<i>`` arrays grouped by vector ``v`` in index order."""
-    out, v = [], 0
-    while f"{prefix}_{v}_0" in arrays:
-        row, i = [], 0
-        while f"{prefix}_{v}_{i}" in arrays:
-            row.append(arrays[f"{prefix}_{v}_{i}"])
-            i += 1
-        out.append(row)
-        v += 1
-    return out
 
 
 def mismatches(got: list[np.ndarray], want: list[np.ndarray]) -> tuple[int, int, int]:

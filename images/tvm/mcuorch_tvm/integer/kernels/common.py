@@ -1,9 +1,10 @@
 """Pieces shared by the kernel generators: the kernel description handed to the lowering,
-channel-blocked weight layouts, unrolled reduction loops, per-channel requant constants."""
+channel-blocked weight layouts, unrolled reduction loops, per-channel requant constants, the
+signature of kernels with weights."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,3 +72,19 @@ def requant_constants(stage: RequantStage) -> list[np.ndarray]:
     if not stage.per_channel:
         return []
     return [stage.multiplier_array(), stage.shift_array()]
+
+
+Param = tuple[str, Sequence[int], str]
+
+
+def weighted_signature(in_shape: Sequence[int], out_shape: Sequence[int], packed: np.ndarray,
+                       bias: np.ndarray, channels: int, stage: RequantStage) -> tuple[list[np.ndarray], list[Param]]:
+    """Constants and parameters of a kernel with int8 weights, a folded int32 bias and an
+    output requantization: ``(x, w, bias[, mult, shift], y)``, per-channel arrays only when
+    the stage is per-channel."""
+    consts = [packed, bias.astype(np.int32)] + requant_constants(stage)
+    params = [("x", in_shape, K.I8), ("w", packed.shape, K.I8), ("bias", (channels,), K.I32)]
+    if stage.per_channel:
+        params += [("mult", (channels,), K.I32), ("shift", (channels,), K.I8)]
+    params.append(("y", out_shape, K.I8))
+    return consts, params

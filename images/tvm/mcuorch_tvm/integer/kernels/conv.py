@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import tir as K
 from ..tir import RequantStage
-from .common import Kernel, block_weights, requant_constants, unrolled_range
+from .common import Kernel, block_weights, unrolled_range, weighted_signature
 
 
 @dataclass(frozen=True)
@@ -191,11 +191,7 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     pixels = max(1, schedule.pixels or auto_pixels)
     taps = k_h * k_w * ic
     packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
-    consts = [packed, bias.astype(np.int32)] + requant_constants(stage)
-    params = [("x", in_shape, K.I8), ("w", packed.shape, K.I8), ("bias", (oc,), K.I32)]
-    if stage.per_channel:
-        params += [("mult", (oc,), K.I32), ("shift", (oc,), K.I8)]
-    params.append(("y", out_shape, K.I8))
+    consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     dh, dw = g.dilation
     pt, pl = g.pad
@@ -315,11 +311,7 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
     ic = in_shape[3]
     taps = k_h * k_w
     packed = np.ascontiguousarray(weights.reshape(taps, oc).T).astype(np.int8)  # [oc][tap]
-    consts = [packed, bias.astype(np.int32)] + requant_constants(stage)
-    params = [("x", in_shape, K.I8), ("w", packed.shape, K.I8), ("bias", (oc,), K.I32)]
-    if stage.per_channel:
-        params += [("mult", (oc,), K.I32), ("shift", (oc,), K.I8)]
-    params.append(("y", out_shape, K.I8))
+    consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     dh, dw = g.dilation
     pt, pl = g.pad

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import tir as K
 from ..tir import RequantStage
-from .common import Kernel, block_weights, requant_constants, unrolled_range
+from .common import Kernel, block_weights, unrolled_range, weighted_signature
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,7 @@ def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...
     batches = int(np.prod(in_shape)) // depth
     block = _block_size(outs, schedule.block)
     packed = block_weights(weights.astype(np.int8), block)
-    consts = [packed, bias.astype(np.int32)] + requant_constants(stage)
-    params = [("x", in_shape, K.I8), ("w", packed.shape, K.I8), ("bias", (outs,), K.I32)]
-    if stage.per_channel:
-        params += [("mult", (outs,), K.I32), ("shift", (outs,), K.I8)]
-    params.append(("y", out_shape, K.I8))
+    consts, params = weighted_signature(in_shape, out_shape, packed, bias, outs, stage)
     with K.prim_func(name, params) as (ib, bufs):
         x, w, b = bufs[0], bufs[1], bufs[2]
         y = bufs[-1]

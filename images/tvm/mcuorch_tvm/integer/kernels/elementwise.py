@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from tvm import tirx
 
 from .. import tir as K
 from ..quant import AddParams
@@ -23,6 +26,28 @@ def _broadcast_strides(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) ->
     padded = (1,) * (rank - len(in_shape)) + tuple(in_shape)
     strides = _strides(padded)
     return [0 if padded[i] == 1 and out_shape[i] != 1 else strides[i] for i in range(rank)]
+
+
+def _flat_index(loops: list, strides: list[int]) -> tirx.PrimExpr:
+    """Flat element index of the loop variables ``loops`` over a buffer with ``strides``."""
+    return sum((v * K.c32(s) for v, s in zip(loops, strides)), K.c32(0))
+
+
+def _loop_nest(shape, leaf: Callable[[list], None]) -> None:
+    """One serial loop per dimension of ``shape``, outermost first; ``leaf(loop_vars)`` emits
+    the innermost body."""
+    loops: list = []
+
+    def nest(dim: int) -> None:
+        if dim == len(shape):
+            leaf(loops)
+            return
+        with K.serial(0, int(shape[dim])) as v:
+            loops.append(v)
+            nest(dim + 1)
+            loops.pop()
+
+    nest(0)
 
 
 def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
@@ -53,47 +78,26 @@ def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
         else:
             sa, sb, so = (_broadcast_strides(tuple(a_shape), tuple(out_shape)),
                           _broadcast_strides(tuple(b_shape), tuple(out_shape)), _strides(tuple(out_shape)))
-            loops = []
-
-            def nest(dim: int) -> None:
-                if dim == len(out_shape):
-                    oi = sum((v * K.c32(s) for v, s in zip(loops, so)), K.c32(0))
-                    ai = sum((v * K.c32(s) for v, s in zip(loops, sa)), K.c32(0))
-                    bi = sum((v * K.c32(s) for v, s in zip(loops, sb)), K.c32(0))
-                    element(oi, ai, bi)
-                    return
-                with K.serial(0, int(out_shape[dim])) as v:
-                    loops.append(v)
-                    nest(dim + 1)
-                    loops.pop()
-
-            nest(0)
+            _loop_nest(out_shape, lambda loops: element(
+                _flat_index(loops, so), _flat_index(loops, sa), _flat_index(loops, sb)))
     return Kernel(K.finish(ib), [], macs=0, note="elementwise")
 
 
 def pad_kernel(name: str, in_shape, out_shape, pads: list[tuple[int, int]], pad_value: int) -> Kernel:
     """Copy the input into the middle of the output, ``pad_value`` elsewhere (rows at a time)."""
-    rank = len(out_shape)
     params = [("x", in_shape, K.I8), ("y", out_shape, K.I8)]
     so, si = _strides(tuple(out_shape)), _strides(tuple(in_shape))
     with K.prim_func(name, params) as (ib, bufs):
         x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
         y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[1].data)
-        loops = []
 
-        def nest(dim: int) -> None:
-            if dim == rank:
-                inside = K.T.And(K.T.bool(True), K.T.bool(True))
-                for v, (before, _after), size in zip(loops, pads, in_shape):
-                    inside = K.T.And(inside, K.T.And(v >= K.c32(before), v < K.c32(before + size)))
-                oi = sum((v * K.c32(s) for v, s in zip(loops, so)), K.c32(0))
-                ii = sum(((v - K.c32(before)) * K.c32(s) for v, (before, _), s in zip(loops, pads, si)), K.c32(0))
-                K.store(y, K.T.if_then_else(inside, x[ii], K.T.Cast(K.I8, K.c32(pad_value))), [oi])
-                return
-            with K.serial(0, int(out_shape[dim])) as v:
-                loops.append(v)
-                nest(dim + 1)
-                loops.pop()
+        def element(loops: list) -> None:
+            inside = K.T.And(K.T.bool(True), K.T.bool(True))
+            for v, (before, _after), size in zip(loops, pads, in_shape):
+                inside = K.T.And(inside, K.T.And(v >= K.c32(before), v < K.c32(before + size)))
+            oi = _flat_index(loops, so)
+            ii = sum(((v - K.c32(before)) * K.c32(s) for v, (before, _), s in zip(loops, pads, si)), K.c32(0))
+            K.store(y, K.T.if_then_else(inside, x[ii], K.T.Cast(K.I8, K.c32(pad_value))), [oi])
 
-        nest(0)
+        _loop_nest(out_shape, element)
     return Kernel(K.finish(ib), [], macs=0, note="pad")
