@@ -86,8 +86,10 @@ def list_images(
             for tag in entry.tags:
                 typer.echo(f"{tag}\t{human_size(entry.size_bytes)}\t"
                            f"{','.join(entry.environments) or '(unused)'}\t{pins}")
-    for source, problem in {**refs.broken, **refs.unbuildable}.items():
+    for source, problem in refs.broken.items():
         typer.echo(f"warning: environment {source}: {problem}", err=True)
+    for source, problem in refs.unbuildable.items():
+        typer.echo(f"note: environment {source} has no buildable images ({problem})", err=True)
 
 
 @app.command("prune")

@@ -27,6 +27,7 @@ from orchestrator.images import bootstrap as boot
 from orchestrator.images.context import BuildSettings, build_context
 from orchestrator.images.engine import image_exists
 from orchestrator.images.errors import ImageBuildError
+from orchestrator.images.locks import pip_pins
 from orchestrator.images.progress import BuildProgress, PlainProgress
 from orchestrator.images.tags import (
     ImageSet,
@@ -60,9 +61,14 @@ class BuiltImage(BaseModel):
 
 
 def image_labels(image: ResolvedImage) -> dict[str, str]:
-    """Labels on every built image: how `images list/prune` recognise and describe them."""
+    """Labels on every built image: how `images list/prune` recognise and describe them.
+
+    The pins label carries the apt pins the recipe used and the pip pins of its lock, so
+    `images list` shows e.g. the apache-tvm version; the tag already covers both.
+    """
+    pins = {**image.pins, **pip_pins(image.recipe_dir)}
     return {"mcuorch.managed": "true", "mcuorch.image": image.name,
-            "mcuorch.pins": json.dumps(image.pins, sort_keys=True)}
+            "mcuorch.pins": json.dumps(pins, sort_keys=True)}
 
 
 def _size(client: docker.DockerClient, ref: str) -> int:
