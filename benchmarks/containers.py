@@ -1,7 +1,7 @@
 """Container costs: per-job overhead, cold/warm `images build`, image sizes.
 
     python benchmarks/containers.py                 # overhead + warm build + sizes
-    python benchmarks/containers.py --cold          # also a cold build from nothing (~10+ min)
+    python benchmarks/containers.py --cold          # also a cold build from nothing (~8 min)
     python benchmarks/containers.py --json out.json # also write the figures as JSON
 
 Overhead is the wall time of a job running `true` minus the same job in the local runtime
