@@ -21,12 +21,14 @@ import sys
 import tempfile
 import threading
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 TVM_TESTS = REPO / "tests" / "images" / "tvm"
+sys.path.insert(0, str(TVM_TESTS))  # support.py: build, compile, run and compare helpers
 MODELS = ["sine_model", "aww", "vww", "resnet", "toycar"]
 KERNELS = ["int", "float"]
 
@@ -74,7 +76,6 @@ def inside_litert(models: list[str], work: Path) -> None:
 
 def inside_tvm(models: list[str], work: Path) -> None:
     """tvm image: tvmaot's C (integer and float kernels) built, compiled and run on the host."""
-    sys.path.insert(0, str(TVM_TESTS))
     sys.path.insert(0, str(REPO / "images" / "tvm"))
     from mcuorch_tvm.cli import main as build
     from mcuorch_tvm.tflite_model import describe, load_model
@@ -120,10 +121,11 @@ def _in_image(image: str, mode: str, models: list[str], work: Path) -> None:
 
 
 def _compare(got: list[np.ndarray], want: list[np.ndarray]) -> dict[str, int]:
-    diffs = [np.abs(g.astype(np.int64) - w.astype(np.int64)) for g, w in zip(got, want, strict=True)]
-    return {"mismatches": int(sum((d != 0).sum() for d in diffs)),
-            "elements": int(sum(d.size for d in diffs)),
-            "max_diff": int(max((d.max() for d in diffs), default=0)),
+    from support import Diff  # the tvm image tests' comparison, so both report the same figures
+
+    if len(got) != len(want):
+        raise SystemExit(f"{len(got)} outputs to compare with {len(want)}")
+    return {**asdict(Diff.of(got, want)),
             "argmax_agree": sum(int(np.argmax(g) == np.argmax(w)) for g, w in zip(got, want)),
             "outputs": len(want)}
 
