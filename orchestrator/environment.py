@@ -27,6 +27,7 @@ COMPONENT_KINDS = ("frontends", "backends", "targets", "platforms", "features", 
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _TAG = re.compile(r"^(refs/tags/)?v?[0-9][0-9A-Za-z._+-]*$")
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 
 
@@ -35,19 +36,45 @@ class _Strict(BaseModel):
 
 
 class Source(_Strict):
-    """A pinned upstream source: a git repository at a full commit or a tag, or an archive
-    (download URL) at a version, optionally with its sha256."""
+    """A pinned upstream source: a git repository at a full commit, or a download (archive URL)
+    at a version.
+
+    `ref` is what was asked for (a tag or a commit); `commit` is the full commit it resolves to
+    (required for git repositories: tags move, commits do not); `sha256` is the digest of the
+    source's archive (`git archive` of the commit, as a mirror's MANIFEST.tsv lists it, or the
+    download itself), checked whenever the archive is imported.
+    """
 
     url: str = Field(min_length=1)
     ref: str
+    commit: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}$")
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
-    @field_validator("ref")
+    @model_validator(mode="before")
     @classmethod
-    def _pinned(cls, ref: str) -> str:
-        if _COMMIT.match(ref) or _TAG.match(ref):
-            return ref
-        raise ValueError(f"ref {ref!r} is neither a full 40-hex commit nor a version tag")
+    def _commit_from_ref(cls, data: Any) -> Any:
+        """A ref that is a full commit is its own commit."""
+        if isinstance(data, dict) and data.get("commit") is None and _COMMIT.match(str(data.get("ref", ""))):
+            return {**data, "commit": data["ref"]}
+        return data
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Source:
+        if not _REF.match(self.ref):
+            raise ValueError(f"ref {self.ref!r} is not a git ref name or version")
+        if self.is_git and self.commit is None:
+            raise ValueError(f"ref {self.ref!r} is not a full commit: pin the commit it names "
+                             "(commit: <40 hex>); tags and branches move, commits do not")
+        if not self.is_git and not (_TAG.match(self.ref) or _COMMIT.match(self.ref)):
+            raise ValueError(f"ref {self.ref!r} of a download must be its version")
+        if _COMMIT.match(self.ref) and self.ref != self.commit:
+            raise ValueError(f"ref {self.ref} and commit {self.commit} disagree")
+        return self
+
+    @property
+    def is_git(self) -> bool:
+        """Git repositories end in `.git` (or are local `file://` repositories)."""
+        return self.url.rstrip("/").endswith(".git") or self.url.startswith("file://")
 
 
 class Packages(_Strict):
@@ -72,6 +99,8 @@ class ImageSpec(_Strict):
     recipe: str
     parent: str | None = None
     args: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)
+    """Keys of `repos` whose archives the build context carries (`sources/<key>.tar.gz`)."""
 
 
 class Defaults(_Strict):
@@ -132,6 +161,11 @@ class Environment(_Strict):
         for name, image in self.images.items():
             if image.parent is not None and image.parent not in self.images:
                 raise ValueError(f"images.{name}.parent: unknown image {image.parent!r}")
+            for key in image.sources:
+                if key not in self.repos:
+                    raise ValueError(f"images.{name}.sources: {key!r} is not in repos")
+                if not self.repos[key].is_git and self.repos[key].sha256 is None:
+                    raise ValueError(f"repos.{key}: a download needs its sha256 to be used by an image")
         for key in self.config:
             component, _, option = key.partition(".")
             if not option:

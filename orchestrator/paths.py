@@ -59,6 +59,11 @@ class HomePaths:
     def environments(self) -> Path:
         return self.root / "environments"
 
+    @property
+    def sources(self) -> Path:
+        """The source cache: pinned upstream archives (orchestrator.sources)."""
+        return self.root / "sources"
+
 
 def project_paths() -> ProjectPaths:
     """The project checkout: `MCUORCH_PROJECT` or the folder above this package."""

@@ -21,6 +21,7 @@ from orchestrator.cli.images import app as images_app
 from orchestrator.cli.models import models
 from orchestrator.cli.run import run
 from orchestrator.cli.sessions import cleanup, export, sessions
+from orchestrator.cli.sources import app as sources_app
 from orchestrator.errors import McuorchError
 from orchestrator.paths import home_paths
 
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.command(context_settings={"allow_interspersed_args": True})(run)
 app.add_typer(env_cli.app, name="env")
 app.add_typer(images_app, name="images")
+app.add_typer(sources_app, name="sources")
 app.command()(gc)
 app.command()(explain)
 app.command()(sessions)

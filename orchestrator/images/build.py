@@ -38,6 +38,8 @@ from orchestrator.images.tags import (
     resolve_images,
 )
 from orchestrator.paths import home_paths
+from orchestrator.sources.cache import SourceCache
+from orchestrator.sources.fetch import require_cached
 
 DEFAULT_JOBS = 2
 _LAYER = re.compile(r"^ ---> ([0-9a-f]{12,64})\s*$")
@@ -84,7 +86,7 @@ class ImageBuilder:
     def __init__(self, client: docker.DockerClient, *, progress: BuildProgress | None = None,
                  settings: BuildSettings | None = None, jobs: int = DEFAULT_JOBS,
                  log_dir: Path | None = None, namespace: str | None = None,
-                 keep_stages: bool = False) -> None:
+                 keep_stages: bool = False, sources: SourceCache | None = None) -> None:
         self.client = client
         self.progress = progress or PlainProgress()
         self.settings = settings or BuildSettings.from_environ()
@@ -92,6 +94,8 @@ class ImageBuilder:
         self.log_dir = log_dir or home_paths().root / "logs" / "images"
         self.namespace = namespace
         self.keep_stages = keep_stages
+        self.sources = sources or SourceCache(home_paths().sources)
+        self._archives: dict[str, dict[str, Path]] = {}
 
     # -- the root OS image -------------------------------------------------------------------
 
@@ -133,12 +137,21 @@ class ImageBuilder:
         images = resolve_images(env, client=self.client, namespace=self.namespace)
         wanted = images.closure(names)
         missing = [i for i in wanted if not self.exists(i.tag)]
+        self._find_sources(env, missing)
         if any(i.parent is None for i in missing):
             images = self.ensure_root(env, images)
             wanted = images.closure(names)
             missing = [i for i in wanted if not self.exists(i.tag)]
         seconds = self._run_builds(missing, done={i.name for i in wanted} - {m.name for m in missing})
         return [self._describe(i, seconds.get(i.name, 0.0), built=i.name in seconds) for i in wanted]
+
+    def _find_sources(self, env: Environment, missing: list[ResolvedImage]) -> None:
+        """Every source the missing images need, from the cache (verified), before any build
+        starts: a missing one is one line naming the repo, the commit and the fetch command."""
+        for image in missing:
+            self._archives[image.name] = {
+                key: require_cached(key, env.repos[key], self.sources, env.name).archive
+                for key in image.sources}
 
     def _run_builds(self, missing: list[ResolvedImage], done: set[str]) -> dict[str, float]:
         """Build `missing` (in order, up to `jobs` at once once their deps are done).
@@ -205,7 +218,7 @@ class ImageBuilder:
                           seconds=round(seconds, 1), built=built)
 
     def _stream(self, image: ResolvedImage) -> Iterator[dict[str, Any]]:
-        context = build_context(image, self.settings)
+        context = build_context(image, self.settings, sources=self._archives.get(image.name, {}))
         return self.client.api.build(  # type: ignore[no-any-return]
             fileobj=io.BytesIO(context), custom_context=True, tag=image.tag,
             network_mode="host", buildargs=dict(self.settings.proxy), rm=True, forcerm=True,

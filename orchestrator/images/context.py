@@ -1,7 +1,8 @@
 """Build contexts: a deterministic tar of the rendered Dockerfile, the recipe folder and the CA.
 
 Layout: `Dockerfile`, `ca-bundle.pem` (the host's CA bundle for a TLS-intercepting proxy, or
-an empty file) and `src/` (the recipe folder without its template). Entries have fixed
+an empty file), `src/` (the recipe folder without its template) and, for images built from
+upstream sources, `sources/<repo key>.tar.gz` (archives from the source cache). Entries have fixed
 owners, modes and mtimes so equal inputs give byte-equal contexts. The CA bundle and the
 proxy variables are build *settings*: they reach the `fetch` stage only and never the tag.
 """
@@ -12,12 +13,13 @@ import hashlib
 import io
 import os
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from orchestrator.images.errors import RecipeError
-from orchestrator.images.tags import ResolvedImage
+from orchestrator.images.tags import SOURCES_DIR, ResolvedImage
 
 CA_ENV_VARS = ("MCUORCH_CA_BUNDLE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "FTP_PROXY", "ALL_PROXY")
@@ -55,8 +57,11 @@ def _entry(name: str, *, mode: int, mtime: int, size: int = 0,
     return info
 
 
-def build_context(image: ResolvedImage, settings: BuildSettings, mtime: int = 0) -> bytes:
-    """The tar the engine builds from (recipe folders are small, so it is built in memory)."""
+def build_context(image: ResolvedImage, settings: BuildSettings, mtime: int = 0,
+                  sources: Mapping[str, Path] | None = None) -> bytes:
+    """The tar the engine builds from (built in memory: recipe folders are small, and source
+    archives are tens of MB at most). `sources` maps the image's repo keys to their cached
+    archives, which enter as `sources/<key>.tar.gz`."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         def add_bytes(name: str, data: bytes, mode: int = 0o644) -> None:
@@ -83,4 +88,15 @@ def build_context(image: ResolvedImage, settings: BuildSettings, mtime: int = 0)
                 if hashlib.sha256(data).hexdigest() != file.digest:
                     raise RecipeError(f"{file.path} changed while its image was being built; run again")
                 add_bytes(name, data, 0o755 if file.executable else 0o644)
+        source_paths = dict(sources or {})
+        missing = sorted(set(image.sources) - set(source_paths))
+        if missing:
+            raise RecipeError(f"image {image.name}: no archive given for source(s) {', '.join(missing)}")
+        if image.sources:
+            tar.addfile(_entry(SOURCES_DIR, mode=0o755, mtime=mtime, kind=tarfile.DIRTYPE))
+        for key in sorted(image.sources):
+            path = source_paths[key]
+            info = _entry(f"{SOURCES_DIR}/{key}.tar.gz", mode=0o644, mtime=mtime, size=path.stat().st_size)
+            with path.open("rb") as handle:
+                tar.addfile(info, handle)
     return buffer.getvalue()

@@ -83,8 +83,12 @@ def render(
     apt_pins: Mapping[str, str],
     files: list[ContextFile],
     image_ref: Callable[[str], str],
+    sources: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Rendered:
-    """Render `recipe_dir/Dockerfile.j2`; `image_ref(name)` gives another image's tag."""
+    """Render `recipe_dir/Dockerfile.j2`; `image_ref(name)` gives another image's tag.
+
+    `sources` (repo key → file, url, commit) are the archives the build context carries under
+    `sources/`; the template reads them as `sources.<key>.file` etc."""
     used_pins: dict[str, str] = {}
     used_images: list[str] = []
 
@@ -127,6 +131,7 @@ def render(
         "parent": parent,
         "args": dict(args),
         "requirements": any(f.rel == "requirements.txt" for f in files),
+        "sources": {key: dict(value) for key, value in (sources or {}).items()},
     }
     where = recipe_dir / TEMPLATE
     try:

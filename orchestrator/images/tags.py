@@ -22,13 +22,15 @@ import requests.exceptions
 from pydantic import BaseModel, ConfigDict
 
 from orchestrator.digest import canonical_json, sha256_text
-from orchestrator.environment import BaseImageSpec, Environment
+from orchestrator.environment import BaseImageSpec, Environment, Source
 from orchestrator.images.errors import RecipeError
 from orchestrator.images.recipe import ContextFile, context_files, render
 from orchestrator.paths import project_paths
 from orchestrator.runtime.base import ImageRef
 
 TAG_SCHEME = 1
+SOURCES_DIR = "sources"
+"""Folder of the build context holding the source archives (`sources/<repo key>.tar.gz`)."""
 """Bumped whenever the way tags are computed (or the shared templates' contract) changes."""
 HASH_CHARS = 16
 DEFAULT_NAMESPACE = "mcuorch"
@@ -83,6 +85,26 @@ class RootImage(BaseModel):
     """Whether `ref` (or, for a pull, the pulled image) already exists in the engine."""
 
 
+class SourcePin(BaseModel):
+    """A source an image is built from, as its tag covers it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    ref: str
+    commit: str | None
+    sha256: str | None
+
+    @classmethod
+    def of(cls, source: Source) -> SourcePin:
+        return cls(url=source.url, ref=source.ref, commit=source.commit, sha256=source.sha256)
+
+    def template_view(self, key: str) -> dict[str, str]:
+        """What a recipe template sees as `sources.<key>`."""
+        return {"file": f"{SOURCES_DIR}/{key}.tar.gz", "url": self.url, "ref": self.ref,
+                "commit": self.commit or "", "sha256": self.sha256 or ""}
+
+
 class ResolvedImage(BaseModel):
     """One image of an environment with its tag and everything the tag was made from."""
 
@@ -101,6 +123,8 @@ class ResolvedImage(BaseModel):
     pins: dict[str, str]
     uses: list[str]
     """Other images this one's build reads (builder stages)."""
+    sources: dict[str, SourcePin] = {}
+    """Upstream sources the build context carries, by repo key."""
 
     @property
     def ref(self) -> ImageRef:
@@ -178,7 +202,8 @@ def resolve_root(base: BaseImageSpec, namespace: str, client: docker.DockerClien
 
 
 def image_digest(*, name: str, dockerfile: str, files: list[ContextFile], from_identity: str,
-                 uses: dict[str, str], pins: dict[str, str]) -> str:
+                 uses: dict[str, str], pins: dict[str, str],
+                 sources: dict[str, SourcePin] | None = None) -> str:
     """The hash behind a content tag (exposed so `explain`-style views can show the inputs)."""
     payload = {
         "scheme": TAG_SCHEME,
@@ -189,6 +214,8 @@ def image_digest(*, name: str, dockerfile: str, files: list[ContextFile], from_i
         "uses": uses,
         "pins": pins,
     }
+    if sources:  # absent when empty, so images without sources keep their tags
+        payload["sources"] = {k: v.model_dump() for k, v in sorted(sources.items())}
     return sha256_text(canonical_json(payload))
 
 
@@ -246,17 +273,20 @@ def resolve_images(
             parent = resolve(spec.parent)
             from_ref, from_identity = parent.tag, parent.tag
         files = context_files(recipe_dir)
+        sources = {key: SourcePin.of(env.repos[key]) for key in spec.sources}
         rendered = render(name=name, recipe_dir=recipe_dir, parent=from_ref, args=spec.args,
                           apt_pins=env.packages.apt, files=files,
-                          image_ref=lambda other: resolve(other).tag)
+                          image_ref=lambda other: resolve(other).tag,
+                          sources={key: pin.template_view(key) for key, pin in sources.items()})
         uses = {other: resolve(other).tag for other in rendered.images}
         digest = image_digest(name=name, dockerfile=rendered.dockerfile, files=files,
-                              from_identity=from_identity, uses=uses, pins=rendered.pins)
+                              from_identity=from_identity, uses=uses, pins=rendered.pins,
+                              sources=sources)
         image = ResolvedImage(
             name=name, recipe=spec.recipe, recipe_dir=recipe_dir,
             tag=f"{ns}/{name}:{digest[:HASH_CHARS]}", parent=spec.parent, from_ref=from_ref,
             dockerfile=rendered.dockerfile, files=files, pins=rendered.pins,
-            uses=list(rendered.images),
+            uses=list(rendered.images), sources=sources,
         )
         in_progress.pop()
         resolved[name] = image

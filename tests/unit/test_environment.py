@@ -28,14 +28,17 @@ def test_shipped_environments_render_validate_and_match_components(mcuorch_home:
     assert (default.defaults.backend, default.defaults.target) == ("tvmaot", "host_x86")
     tumeda = load_environment("tumeda")
     check_environment(tumeda, registry)
-    assert tumeda.repos["tvm"].ref == "de6d8067754d746d88262c530b5241b5577b9aae"
-    assert tumeda.repos["etiss"].ref == "4d2d26fb1fdb17e1da3a397c35d6f8877bf3ceab"
-    assert tumeda.repos["mlif"].ref == "4b9a32659f7c5340e8de26a0b8c4135ca67d64ac"
-    assert set(tumeda.backends) == {"tflmi", "tflmc", "tvmaot", "tvmaotplus", "tvmrt"}
-    assert set(tumeda.features) >= {"validate", "debug", "trace", "cmsisnn", "muriscvnn", "usmp",
-                                    "unpacked_api", "vext", "pext"}
-    for source in tumeda.repos.values():  # every pin is a full commit or a tag, never a branch
-        assert len(source.ref) == 40 or source.ref[0] in "v0123456789"
+    assert tumeda.repos["tvm"].commit == "91f191382661b70863f8e9348158303f5e878ce9"
+    assert tumeda.repos["etiss"].commit == "4d2d26fb1fdb17e1da3a397c35d6f8877bf3ceab"
+    assert tumeda.repos["cmsisnn"].ref == "v6.0.0"
+    assert tumeda.repos["cmsisnn"].commit == "69823017d0973440e311dcf900b2162b17609fb0"
+    assert {"tflmi", "tflmc", "tvmaot"} <= set(tumeda.backends)
+    assert {"spike", "etiss_pulpino", "etiss", "riscv_qemu", "host_x86"} <= set(tumeda.targets)
+    assert set(tumeda.features) >= {"validate", "debug", "trace", "cmsisnn", "muriscvnn"}
+    assert tumeda.images.keys() >= default.images.keys()  # extends default
+    for source in tumeda.repos.values():  # every git source is pinned by a full commit + archive digest
+        assert source.is_git is (source.commit is not None)
+        assert source.sha256 is not None
 
 
 def test_unknown_key_names_file_and_line(tmp_path: Path) -> None:
@@ -49,8 +52,15 @@ def test_nested_unknown_key_and_branch_ref(tmp_path: Path) -> None:
     path = _write(tmp_path, "name: x\nbase:\n  pull: a\n  suit: bookworm\n")
     with pytest.raises(EnvironmentFileError, match=r"line 4: unknown key 'suit' in base"):
         load_environment(str(path))
-    path = _write(tmp_path, "name: x\nrepos:\n  tvm:\n    url: u\n    ref: main\n")
-    with pytest.raises(EnvironmentFileError, match=r"line 5: repos.tvm.ref: ref 'main' is neither"):
+    path = _write(tmp_path, "name: x\nrepos:\n  tvm:\n    url: u.git\n    ref: main\n")
+    with pytest.raises(EnvironmentFileError, match=r"line 3: repos.tvm: ref 'main' is not a full commit"):
+        load_environment(str(path))
+    commit = "a" * 40
+    path = _write(tmp_path, f"name: x\nrepos:\n  t:\n    url: u.git\n    ref: {'b' * 40}\n    commit: {commit}\n")
+    with pytest.raises(EnvironmentFileError, match="disagree"):
+        load_environment(str(path))
+    path = _write(tmp_path, "name: x\nimages:\n  i:\n    recipe: r\n    sources: [nope]\n")
+    with pytest.raises(EnvironmentFileError, match=r"images.i.sources: 'nope' is not in repos"):
         load_environment(str(path))
 
 

@@ -33,11 +33,13 @@ def test_defaults_fill_missing_flags(models: Path) -> None:
     assert (run.frontend, run.backend, run.platform, run.target) == ("tflite", "tvmaot", "mlif", "host_x86")
 
 
-def test_platform_follows_the_target(models: Path) -> None:
-    runs = _builder("tumeda").expand(MatrixRequest(models=["aww"], targets=["esp32", "spike"]))
+def test_platform_follows_the_target(models: Path, tmp_path: Path) -> None:
+    env = tmp_path / "esp.yml.j2"
+    env.write_text("extends: tumeda\nname: esp\nplatforms:\n  espidf:\ntargets:\n  esp32:\n")
+    runs = _builder(str(env)).expand(MatrixRequest(models=["aww"], targets=["esp32", "spike"]))
     assert {r.target: r.platform for r in runs} == {"esp32": "espidf", "spike": "mlif"}
     with pytest.raises(ConfigError, match="supports target 'esp32'"):
-        _builder("tumeda").expand(MatrixRequest(models=["aww"], targets=["esp32"], platforms=["mlif"]))
+        _builder(str(env)).expand(MatrixRequest(models=["aww"], targets=["esp32"], platforms=["mlif"]))
 
 
 def test_feature_and_config_generators_with_none_mark(models: Path) -> None:
@@ -86,8 +88,8 @@ def test_mistakes_are_one_clear_config_error(models: Path, request_kwargs: dict,
 
 
 def test_feature_that_applies_to_nothing_is_an_error(models: Path) -> None:
-    with pytest.raises(ConfigError, match="feature 'vext' does not apply"):
-        _builder("tumeda").expand(MatrixRequest(models=["aww"], targets=["host_x86"], features=["vext"]))
+    with pytest.raises(ConfigError, match="feature 'trace' does not apply"):
+        _builder("tumeda").expand(MatrixRequest(models=["aww"], targets=["host_x86"], features=["trace"]))
 
 
 def test_models_by_name_or_path(models: Path, tmp_path: Path) -> None:
