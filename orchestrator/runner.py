@@ -33,6 +33,7 @@ from orchestrator.runtime.base import ImageRef, Runtime
 from orchestrator.runtime.select import create_runtime, image_refs
 from orchestrator.scheduler import Scheduler
 from orchestrator.session import RunRecord, SessionRecord, SessionSpec, SessionStore
+from orchestrator.sources.fetch import image_source_pins
 from orchestrator.store import JobStore
 
 REPORT_NAME = "report"
@@ -180,7 +181,9 @@ class SessionRunner:
     def _finish(self, record: SessionRecord, prepared: Prepared, plan: Plan, outcomes: dict[str, JobOutcome],
                 options: SessionOptions, cancelled: bool) -> SessionResult:
         results = run_results(plan, outcomes)
-        df = build_report(record.id, results, [name for name, _ in prepared.postprocesses], options.comment)
+        pins = {run.index: image_source_pins(prepared.env, [job.image for job in plan.run_jobs[run.index].values()])
+                for run in plan.runs}
+        df = build_report(record.id, results, [name for name, _ in prepared.postprocesses], options.comment, pins)
         df = apply_postprocesses(df, prepared.postprocesses, prepared.registry)
         folder = self.sessions.path(record.id)
         files = export_report(df, folder / REPORT_NAME)

@@ -28,7 +28,8 @@ KNOWN_METRICS = [
 ]
 
 
-def _row(session: str, result: RunResult, postprocesses: list[str], comment: str) -> dict[str, Any]:
+def _row(session: str, result: RunResult, postprocesses: list[str], comment: str,
+         pins: dict[str, str]) -> dict[str, Any]:
     run = result.run
     row: dict[str, Any] = {
         "Session": session, "Run": run.index, "Model": run.model.name, "Frontend": run.frontend,
@@ -36,7 +37,7 @@ def _row(session: str, result: RunResult, postprocesses: list[str], comment: str
     }
     row.update(result.metrics)
     row.update({
-        "Features": list(run.features), "Config": dict(run.config), "Postprocesses": list(postprocesses),
+        "Features": list(run.features), "Config": {**run.config, **pins}, "Postprocesses": list(postprocesses),
         "Comment": comment, "Failing": result.failing, "Reason": result.reason, "Incomplete": result.incomplete,
     })
     for stage, outcome in result.outcomes.items():
@@ -45,8 +46,9 @@ def _row(session: str, result: RunResult, postprocesses: list[str], comment: str
 
 
 def build_report(session: str, results: Iterable[RunResult], postprocesses: list[str] | None = None,
-                 comment: str = "") -> pd.DataFrame:
-    rows = [_row(session, r, postprocesses or [], comment) for r in results]
+                 comment: str = "", pins: dict[int, dict[str, str]] | None = None) -> pd.DataFrame:
+    """`pins` (run index → source pins of its images) joins each run's `Config`."""
+    rows = [_row(session, r, postprocesses or [], comment, (pins or {}).get(r.run.index, {})) for r in results]
     metric_columns = list(KNOWN_METRICS)
     fixed = set(IDENTITY) | set(TRAILING) | set(IMAGE_COLUMNS)
     for row in rows:

@@ -150,3 +150,19 @@ def require_cached(key: str, source: Source, cache: SourceCache, env_name: str) 
         raise SourceMissingError(f"source {key!r} ({describe(source)}) is not in the source cache "
                                  f"{cache.root}; run: {fetch_command(env_name)}")
     return cached
+
+
+def image_source_pins(env: Environment, images: list[str]) -> dict[str, str]:
+    """`<repo key>.commit` (or `.version` for downloads) of every source the named images and
+    their parents are built from: the pins a run actually used (the report's `Config`)."""
+    pins: dict[str, str] = {}
+    for name in images:
+        seen: set[str] = set()
+        while name in env.images and name not in seen:
+            seen.add(name)
+            spec = env.images[name]
+            for key in spec.sources:
+                source = env.repos[key]
+                pins[f"{key}.commit" if source.commit else f"{key}.version"] = source_identity(source)
+            name = spec.parent or ""
+    return dict(sorted(pins.items()))

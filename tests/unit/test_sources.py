@@ -14,7 +14,7 @@ import pytest
 
 from orchestrator.environment import load_environment
 from orchestrator.sources import SourceCache, SourceError, SourceMissingError, fetch_sources
-from orchestrator.sources.fetch import require_cached
+from orchestrator.sources.fetch import image_source_pins, require_cached
 from orchestrator.sources.manifest import read_manifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,3 +192,16 @@ def test_interrupted_store_leaves_nothing_that_looks_cached(tmp_path: Path, upst
         fetch_sources(env, cache)
     assert list(cache.root.iterdir()) == []
     assert cache.lookup(env.repos["demo"]) is None
+
+
+def test_pins_of_a_run_follow_its_images_and_their_parents(tmp_path: Path) -> None:
+    commit = "c" * 40
+    path = tmp_path / "p.yml.j2"
+    path.write_text("name: p\nrepos:\n  lib:\n    url: https://example.org/lib.git\n"
+                    f"    ref: v1\n    commit: '{commit}'\n"
+                    "images:\n  base:\n    recipe: base\n  tools:\n    recipe: t\n    parent: base\n"
+                    "    sources: [lib]\n  sim:\n    recipe: s\n    parent: tools\n  other:\n    recipe: o\n"
+                    "    parent: base\n")
+    env = load_environment(str(path))
+    assert image_source_pins(env, ["sim", "other"]) == {"lib.commit": commit}
+    assert image_source_pins(env, ["other", "base"]) == {}
