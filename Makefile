@@ -1,8 +1,8 @@
 # `make demo` runs the demo benchmark, `make test` the whole test suite. Both install missing
 # host prerequisites (scripts/host-tools.sh), create the virtual environment .venv
 # (pip install -e .[test]) on first use and refresh it when pyproject.toml changes. `make test`
-# builds the default environment's images first (a no-op when they exist), so a cold build is a
-# step of its own rather than part of some test's timeout.
+# builds the default and tumeda environments' images first (a no-op when they exist), so a cold
+# build is a step of its own rather than part of some test's timeout.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -24,8 +24,13 @@ host-tools:
 demo: host-tools $(STAMP)
 	$(MCUORCH) run $(DEMO_ARGS)
 
+# The tumeda images are built from pinned upstream sources: `sources fetch` imports them from
+# $$MCUORCH_SOURCES_FROM (an offline mirror; .ci/run points it at ../shared/sources) or fetches
+# the pinned commits from git.
 images: host-tools $(STAMP)
 	$(MCUORCH) images build
+	$(MCUORCH) sources fetch --env tumeda
+	$(MCUORCH) images build --env tumeda
 
 test: images
 	$(VENV)/bin/python -m pytest
