@@ -66,3 +66,15 @@ class Cancelled(McuorchError):
     """The session was interrupted (Ctrl+C / SIGTERM): partial results, exit 130."""
 
     exit_code = 130
+
+
+DISK_FULL_ERRNOS = frozenset({28, 122})  # ENOSPC, EDQUOT
+
+
+def disk_full_message(exc: OSError) -> str | None:
+    """One actionable line for a full disk or quota, or None for any other OSError."""
+    if exc.errno not in DISK_FULL_ERRNOS:
+        return None
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return (f"no space left on device{where}: free disk space (mcuorch cleanup, mcuorch images prune) "
+            "or point MCUORCH_HOME at a larger file system")

@@ -89,10 +89,10 @@ class JobExecutor:
         inputs = {s.value: o.published.outputs for s, o in upstream.items() if o.published}
         key_inputs = job.real_key_inputs(digests)
         key = key_inputs.key()
-        if self._hit(job.stage, key) and (hit := self.store.lookup(job.stage, key)):
+        if self._hit(job.stage, key) and (hit := self.store.verified(job.stage, key)):
             return JobOutcome(job=job, status=JobStatus.CACHED, image=image, key=key, published=hit)
         with self.store.lock(job.stage, key):
-            if self._hit(job.stage, key) and (hit := self.store.lookup(job.stage, key)):
+            if self._hit(job.stage, key) and (hit := self.store.verified(job.stage, key, discard=True)):
                 return JobOutcome(job=job, status=JobStatus.CACHED, image=image, key=key, published=hit)
             if cancel.is_set():
                 return JobOutcome(job=job, status=JobStatus.CANCELLED, image=image, key=key,

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from orchestrator.errors import disk_full_message
 from orchestrator.executor import JobExecutor
 from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.plan import Plan, PlannedJob
@@ -36,8 +37,10 @@ class Scheduler:
         try:
             return self.executor.execute(job, upstream, cancel)
         except Exception as exc:  # an internal error fails this job only, and says where
+            full = disk_full_message(exc) if isinstance(exc, OSError) else None
+            what = full or f"internal error: {type(exc).__name__}: {exc}"
             return JobOutcome(job=job, status=JobStatus.FAILED, image=self.executor.images[job.image],
-                              reason=f"internal error @ {job.stage.value}: {type(exc).__name__}: {exc}")
+                              reason=f"{what} @ {job.stage.value}")
 
     def run(self, plan: Plan, cancel: threading.Event) -> dict[str, JobOutcome]:
         """Execute every job; returns an outcome for every job of the plan."""

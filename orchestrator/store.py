@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from orchestrator.components.base import Metric, Stage
+from orchestrator.digest import canonical_json, digest_dir, sha256_text
 from orchestrator.plan import KeyInputs
 
 JOB_RECORD = "job.json"
@@ -60,6 +61,8 @@ class JobRecord(BaseModel):
     exit_code: int
     outputs_digest: str
     session: str
+    metrics_digest: str | None = None
+    """sha256 of the published metrics (canonical JSON), so an edited metrics.json is noticed."""
 
 
 class PublishedJob(BaseModel):
@@ -103,6 +106,23 @@ class JobStore:
             return None
         return PublishedJob(path=path, record=record, metrics=metrics)
 
+    def intact(self, job: PublishedJob) -> bool:
+        """Whether a published job still holds exactly what was published: its metrics and its
+        outputs hash to the digests in its record (an edited or damaged entry is no cache hit)."""
+        if job.record.metrics_digest is not None and job.record.metrics_digest != metrics_digest(job.metrics):
+            return False
+        return digest_dir(job.outputs) == job.record.outputs_digest
+
+    def verified(self, stage: Stage, key: str, *, discard: bool = False) -> PublishedJob | None:
+        """`lookup` for reuse: a job that is not `intact` is a miss (and removed with `discard`,
+        which callers pass only while holding the key's lock)."""
+        job = self.lookup(stage, key)
+        if job is None or self.intact(job):
+            return job
+        if discard:
+            self.remove(stage, key)
+        return None
+
     def lookup_any(self, stage: str, key: str | None) -> PublishedJob | None:
         """`lookup` by stage name, tolerating a missing key."""
         return self.lookup(Stage(stage), key) if key else None
@@ -143,6 +163,7 @@ class JobStore:
                 metrics: dict[str, Metric]) -> PublishedJob:
         """Write record and metrics, then rename staging → final (call while holding the lock)."""
         _write_json(staging / METRICS, metrics)
+        record = record.model_copy(update={"metrics_digest": metrics_digest(json.loads((staging / METRICS).read_text()))})
         _write_json(staging / JOB_RECORD, record.model_dump(mode="json"))
         final = self.path(stage, key)
         if final.exists():  # published by a session that did not hold our lock (old layout)
@@ -164,6 +185,10 @@ class JobStore:
                 for path in folder.iterdir():
                     if not path.name.startswith(".") and path.is_dir():
                         yield stage, path.name
+
+
+def metrics_digest(metrics: dict[str, Any]) -> str:
+    return sha256_text(canonical_json(metrics))
 
 
 def _write_json(path: Path, value: Any) -> None:

@@ -12,6 +12,7 @@ import traceback
 
 import typer
 
+from orchestrator import __version__
 from orchestrator.cli import env as env_cli
 from orchestrator.cli.argv import normalize
 from orchestrator.cli.console import error_line, stderr
@@ -22,7 +23,7 @@ from orchestrator.cli.models import models
 from orchestrator.cli.run import run
 from orchestrator.cli.sessions import cleanup, export, sessions
 from orchestrator.cli.sources import app as sources_app
-from orchestrator.errors import McuorchError
+from orchestrator.errors import McuorchError, disk_full_message
 from orchestrator.paths import home_paths
 
 app = typer.Typer(
@@ -30,8 +31,20 @@ app = typer.Typer(
     help="Containerized TinyML benchmarking: each stage in its toolchain's image.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mcuorch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Containerized TinyML benchmarking: each stage in its toolchain's image."""
 app.command(context_settings={"allow_interspersed_args": True})(run)
 app.add_typer(env_cli.app, name="env")
 app.add_typer(images_app, name="images")
@@ -51,6 +64,13 @@ def _usage_error(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
+def _internal_error(exc: BaseException, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc()
+    error_line(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; "
+               f"job logs are under {home_paths().root})")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = normalize(list(sys.argv[1:] if argv is None else argv))
     verbose = "-v" in args or "--verbose" in args
@@ -65,6 +85,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         error_line("interrupted")
         code = 130
+    except OSError as exc:
+        full = disk_full_message(exc)
+        if full is None:
+            _internal_error(exc, verbose)
+        else:
+            error_line(full)
+        code = 1
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         usage = _usage_error(exc)
         if usage is not None:
@@ -74,10 +101,7 @@ def main(argv: list[str] | None = None) -> None:
             error_line("interrupted")
             code = 130
         else:
-            if verbose:
-                traceback.print_exc()
-            error_line(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback; "
-                       f"job logs are under {home_paths().root})")
+            _internal_error(exc, verbose)
             code = 1
     stderr.file.flush()
     sys.exit(code if isinstance(code, int) else 0)

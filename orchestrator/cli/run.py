@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from typing import Annotated
@@ -23,6 +24,17 @@ from orchestrator.session import SessionStore
 UNTIL = {"load": Stage.LOAD, "build": Stage.BUILD, "compile": Stage.COMPILE, "run": Stage.RUN}
 
 Names = Annotated[list[str], typer.Option(default_factory=list)]
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+
+
+def _label(value: str | None) -> str | None:
+    """A label names files in <home>/results/: one plain file name, never a path."""
+    if value is not None and not _LABEL.match(value):
+        raise ConfigError(f"label {value!r} must be a plain name (letters, digits, '.', '_', '+', '-'), "
+                          "not a path: results always go to <home>/results/")
+    return value
 
 
 def _until(value: str) -> Stage:
@@ -76,6 +88,7 @@ def run(
     from orchestrator.runner import SessionOptions, SessionRunner, dry_run, options_from_session, prepare
 
     stage = _until(until)
+    label = _label(label)
     request = MatrixRequest(
         models=models, frontends=frontend, backends=backend, platforms=platform, targets=target,
         features=feature, config=config, feature_gen=[split_group(g) for g in feature_gen],

@@ -34,6 +34,7 @@ def models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mcuorch_home: Path) 
     (["run", "aww", "--until", "link"], "error: unknown stage 'link' for --until"),
     (["run", "/nowhere/m.tflite"], "error: model file /nowhere/m.tflite does not exist"),
     (["run", "aww", "--env", "nope"], "error: unknown environment 'nope'; choose from:"),
+    (["run", "aww", "-l", "../../../tmp/x/escape"], "error: label '../../../tmp/x/escape' must be a plain name"),
     (["run", "aww", "--runtime", "podman"], "error: unknown runtime 'podman'; choose from: docker, local"),
     (["run", "aww", "--no-such-flag"], "error: No such option: --no-such-flag"),
     (["explain", "zzzz"], "error: 'zzzz' is not a job key"),
@@ -114,3 +115,10 @@ def test_verbose_streams_job_logs_and_names_failed_log_dirs(mcuorch_home: Path, 
     assert "] toycc: deliberate failure" in err  # the job's stderr, prefixed with stage and key
     log_dir = err.split("(logs: ")[1].split(")")[0]
     assert (Path(log_dir) / "stderr.log").read_text() == "toycc: deliberate failure\n"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator import __version__
+
+    code, out, _err = _main(["--version"], capsys)
+    assert (code, out.strip()) == (0, f"mcuorch {__version__}")

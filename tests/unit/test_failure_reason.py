@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
+
+from orchestrator.cli import main as cli_main
 from orchestrator.executor import REASON_CHARS, tool_error
 
 
@@ -25,3 +30,17 @@ def test_long_messages_are_cut(tmp_path: Path) -> None:
     log.write_text("error: " + "x" * 1000 + "\n")
     said = tool_error(log)
     assert said is not None and len(said) == REASON_CHARS and said.endswith("...")
+
+
+
+def test_a_full_disk_is_one_actionable_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/home/x/jobs/RUN/.staging/k")
+
+    monkeypatch.setattr(cli_main.typer.main, "get_command", lambda _app: SimpleNamespace(main=full))
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main.main(["sessions"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 1
+    assert err.startswith("error: no space left on device writing /home/x/jobs/RUN/.staging/k: free disk space")
+    assert "internal error" not in err and "\n" not in err

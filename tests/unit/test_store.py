@@ -75,3 +75,27 @@ def test_find_by_prefix(tmp_path: Path) -> None:
             store.publish(store.prepare_staging(Stage.LOAD, key), Stage.LOAD, key, _record(key), {})
     assert [j.record.key for j in store.find("abc")] == ["abc123"]
     assert len(store.find("ab")) == 2
+
+
+def test_an_edited_or_damaged_entry_is_no_hit(tmp_path: Path) -> None:
+    """Editing a published metrics.json (e.g. Run Instructions 1714 → 1) or an output file makes
+    the entry a miss; under the key's lock it is discarded so the job runs again."""
+    from orchestrator.digest import digest_dir
+
+    store = JobStore(tmp_path)
+    with store.lock(Stage.RUN, "k9"):
+        staging = store.prepare_staging(Stage.RUN, "k9")
+        (staging / OUTPUTS / "stdout.txt").write_text("# Run Instructions: 1714\n")
+        record = _record("k9").model_copy(update={"outputs_digest": digest_dir(staging / OUTPUTS)})
+        store.publish(staging, Stage.RUN, "k9", record, {"Run Instructions": 1714})
+    assert store.verified(Stage.RUN, "k9") is not None
+    metrics = store.path(Stage.RUN, "k9") / "metrics.json"
+    original = metrics.read_text()
+    metrics.write_text(original.replace("1714", "1"))
+    assert store.verified(Stage.RUN, "k9") is None
+    metrics.write_text(original)
+    assert store.verified(Stage.RUN, "k9") is not None
+    (store.path(Stage.RUN, "k9") / OUTPUTS / "stdout.txt").write_text("tampered\n")
+    assert store.verified(Stage.RUN, "k9") is None and store.path(Stage.RUN, "k9").exists()
+    assert store.verified(Stage.RUN, "k9", discard=True) is None
+    assert not store.path(Stage.RUN, "k9").exists()
