@@ -64,6 +64,9 @@ POLL_SEC = 0.05
 KILL_GRACE_SEC = 10.0
 MAX_IDLE = 6
 """Warm containers kept in all; beyond that the least recently used one is removed."""
+DEFAULT_LIMITS = Limits(memory_bytes=8 << 30, cpus=float(os.cpu_count() or 1), pids=4096)
+"""What a job gets when its request names no limit: enough for the largest toolchain step
+(compiling TVM kernels, ETISS's JIT), never the whole machine's memory or an unbounded fork."""
 
 _WRAPPER = r"""
 d=/tmp/mcuorch-job-$MCUORCH_JOB
@@ -435,13 +438,14 @@ class DockerRuntime:
         labels = {**dict(key.labels), LABEL_SESSION: self.session_id, LABEL_ENV: self.env.name,
                   LABEL_IMAGE: image.name, LABEL_OWNER: self._owner}
         limits = key.limits
-        options: dict[str, Any] = {}
-        if limits.memory_bytes:
-            options.update(mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes)
-        if limits.cpus:
-            options["nano_cpus"] = int(limits.cpus * 1e9)
-        if limits.pids:
-            options["pids_limit"] = limits.pids
+        memory = limits.memory_bytes or DEFAULT_LIMITS.memory_bytes
+        options: dict[str, Any] = {
+            "mem_limit": memory, "memswap_limit": memory,
+            "nano_cpus": int((limits.cpus or DEFAULT_LIMITS.cpus or 1.0) * 1e9),
+            "pids_limit": limits.pids or DEFAULT_LIMITS.pids,
+            # jobs are compilers and simulators: they need no capability and never gain one
+            "cap_drop": ["ALL"], "security_opt": ["no-new-privileges"],
+        }
         if self.user is not None:
             options["user"] = f"{self.user[0]}:{self.user[1]}"
         mounts = [docker.types.Mount(target=path, source=path, type="bind", read_only=ro)

@@ -345,3 +345,21 @@ def test_signal_to_a_session_process_removes_its_containers(docker_client: docke
     assert '"cancelled":true' in stdout
     assert time.monotonic() - sent < 15
     assert leftover_containers(docker_client, test_session_id) == []
+
+
+def test_every_container_is_limited_and_unprivileged(make_runtime: MakeRuntime, base_image: ImageSet,
+                                                     work: Path, docker_client: docker.DockerClient,
+                                                     test_session_id: str) -> None:
+    """A request without limits still gets the runtime's defaults (memory, CPU, pids), no
+    capabilities and no-new-privileges: the warm containers a session reuses included."""
+    runtime = make_runtime()
+    assert run(runtime, request(base_image, work, ["true"])).exit_code == 0
+    (container,) = docker_client.containers.list(all=True, filters={"label": f"mcuorch.session={test_session_id}"})
+    host = container.attrs["HostConfig"]
+    assert host["Memory"] > 0 and host["NanoCpus"] > 0 and host["PidsLimit"] > 0
+    assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
+    limited = request(base_image, work, ["sh", "-c", "cat /sys/fs/cgroup/pids.max 2>/dev/null || "
+                                                     "cat /sys/fs/cgroup/pids/pids.max"],
+                      limits=Limits(pids=64))
+    assert run(runtime, limited).exit_code == 0
+    assert (work / "stdout").read_text().strip() == "64"
