@@ -151,6 +151,8 @@ class JobExecutor:
             return f"cancelled @ {stage.value}"
         if result.timed_out:
             return f"timeout @ {stage.value}"
+        if result.killed:
+            return f"{result.killed} @ {stage.value}"
         if result.exit_code not in accepted:
             said = tool_error(stderr)
             return f"exit code {result.exit_code} @ {stage.value}" + (f": {said}" if said else "")

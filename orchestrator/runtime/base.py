@@ -66,6 +66,9 @@ class ExecResult(BaseModel):
     timed_out: bool = False
     cancelled: bool = False
     duration_sec: float = Field(ge=0)
+    killed: str | None = None
+    """Set when the job's container died under it (e.g. `docker kill`, the OOM killer): what
+    happened, in words, because the exit code alone (137) cannot tell a crash from a kill."""
 
 
 @runtime_checkable

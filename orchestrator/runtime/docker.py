@@ -62,6 +62,10 @@ LABEL_OWNER = "mcuorch.owner"
 JOB_MARKER = "MCUORCH_JOB"
 POLL_SEC = 0.05
 KILL_GRACE_SEC = 10.0
+STATE_SETTLE_SEC = 0.5
+REMOVAL_WAIT_SEC = 30.0
+NOT_STARTED_CODES = frozenset({125, 126, 127})
+"""Exit codes of an exec whose command never started (the engine's or the wrapper's)."""
 MAX_IDLE = 6
 """Warm containers kept in all; beyond that the least recently used one is removed."""
 DEFAULT_LIMITS = Limits(memory_bytes=8 << 30, cpus=float(os.cpu_count() or 1), pids=4096)
@@ -198,6 +202,12 @@ class _Leased:
         self.key = key
         self.healthy = True
         self.reused = False
+
+
+def _maybe_killed(result: ExecResult) -> bool:
+    """Exit codes a dead container leaves (signals, or an exec that could not start); a
+    program's own error codes (1, 2, 0x10-0x12 ...) say nothing about its container."""
+    return result.exit_code is not None and result.exit_code >= 125
 
 
 def _plain(path: Path) -> Path:
@@ -366,7 +376,20 @@ class DockerRuntime:
                 self._release(lease)
                 lease = self._acquire(request, fresh=True)
                 exec_id, job = self._create_exec(lease, request)
-            return self._execute(lease, exec_id, job, request, cancel, start)
+            result = self._execute(lease, exec_id, job, request, cancel, start)
+            if not _maybe_killed(result) or self._running(lease):
+                return result
+            lease.healthy = False
+            if result.exit_code in NOT_STARTED_CODES and lease.reused and not cancel.is_set():
+                # the warm container died before this job's command started: a fresh one runs it
+                self._release(lease)
+                lease = self._acquire(request, fresh=True)
+                exec_id, job = self._create_exec(lease, request)
+                result = self._execute(lease, exec_id, job, request, cancel, start)
+                if not _maybe_killed(result) or self._running(lease):
+                    return result
+                lease.healthy = False
+            return result.model_copy(update={"killed": self._death(lease, result.exit_code)})
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             lease.healthy = False
             if cancel.is_set() or self._closed:
@@ -375,6 +398,30 @@ class DockerRuntime:
             raise JobError(f"docker exec in {request.image.tag} failed: {exc}") from None
         finally:
             self._release(lease)
+
+    def _running(self, lease: _Leased) -> bool:
+        """Whether the job's container still runs (a failed exec may mean it was killed).
+
+        The engine updates the state a moment after the exec's stream ends, so a container
+        that looks alive is asked again for up to STATE_SETTLE_SEC."""
+        deadline = time.monotonic() + STATE_SETTLE_SEC
+        while True:
+            try:
+                lease.container.reload()
+            except docker.errors.NotFound:
+                return False
+            if not lease.container.attrs.get("State", {}).get("Running"):
+                return False
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(POLL_SEC)
+
+    @staticmethod
+    def _death(lease: _Leased, exit_code: int | None) -> str:
+        state = lease.container.attrs.get("State", {}) if lease.container.attrs else {}
+        cause = "by the OOM killer (raise the job's memory limit)" if state.get("OOMKilled") else \
+            "from outside (docker kill/stop, or the engine)"
+        return f"container {lease.container.short_id} was killed {cause}; the job's exit code was {exit_code}"
 
     def close(self) -> None:
         """Remove every container of this runtime (running jobs are killed); idempotent."""
@@ -385,6 +432,24 @@ class DockerRuntime:
         for lease in leases:
             self._remove(lease.container)
         self._finalizer()
+        self._wait_removed()
+
+    def _wait_removed(self) -> None:
+        """Return only when the engine lists none of this runtime's containers any more: a
+        removal another thread started ("already in progress") may still be running, and a
+        process that exits before it ends would leave a container visible behind it."""
+        filters = {"label": [f"{LABEL_SESSION}={self.session_id}", f"{LABEL_OWNER}={self._owner}"]}
+        deadline = time.monotonic() + REMOVAL_WAIT_SEC
+        while time.monotonic() < deadline:
+            try:
+                left = self.client.containers.list(all=True, filters=filters)
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                return
+            if not left:
+                return
+            for container in left:
+                self._remove(container)
+            time.sleep(POLL_SEC)
 
     # -- containers ---------------------------------------------------------------------------
 

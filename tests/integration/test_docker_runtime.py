@@ -135,7 +135,8 @@ def test_missing_program_is_exit_127(make_runtime: MakeRuntime, base_image: Imag
 
 @pytest.mark.parametrize("reuse", [True, False])
 def test_timeout_kills_every_process_of_the_job(make_runtime: MakeRuntime, base_image: ImageSet, work: Path,
-                                                reuse: bool) -> None:
+                                                reuse: bool, docker_client: docker.DockerClient,
+                                                test_session_id: str) -> None:
     runtime = make_runtime(reuse=reuse)
     # a grandchild in a new session and a background child: both must die
     argv = ["sh", "-c", "setsid sleep 300 & echo $! > bg.pid; sleep 300 & echo $! > fg.pid; wait"]
@@ -144,9 +145,12 @@ def test_timeout_kills_every_process_of_the_job(make_runtime: MakeRuntime, base_
     elapsed = time.monotonic() - start
     assert result.timed_out and result.exit_code is None
     assert elapsed < 6, elapsed
+    if not reuse:  # the job's own container is gone, and every process with it
+        assert leftover_containers(docker_client, test_session_id) == []
+        return
     pids = [(work / "out" / name).read_text().strip() for name in ("bg.pid", "fg.pid")]
     check = ["sh", "-c", " ".join(f"test -e /proc/{p} && echo alive-{p};" for p in pids) + " true"]
-    assert run(runtime, request(base_image, work, check)).exit_code == 0
+    assert run(runtime, request(base_image, work, check)).exit_code == 0  # in the same warm container
     assert (work / "stdout").read_text() == ""
 
 
@@ -363,3 +367,18 @@ def test_every_container_is_limited_and_unprivileged(make_runtime: MakeRuntime, 
                       limits=Limits(pids=64))
     assert run(runtime, limited).exit_code == 0
     assert (work / "stdout").read_text().strip() == "64"
+
+
+def test_a_killed_container_is_named_and_spares_the_next_job(make_runtime: MakeRuntime, base_image: ImageSet,
+                                                             work: Path, docker_client: docker.DockerClient,
+                                                             test_session_id: str) -> None:
+    runtime = make_runtime()
+    assert run(runtime, request(base_image, work, ["true"])).exit_code == 0  # a warm container now exists
+    (warm,) = docker_client.containers.list(filters={"label": f"mcuorch.session={test_session_id}"})
+    threading.Timer(1.0, warm.kill).start()
+    victim = run(runtime, request(base_image, work, ["sleep", "30"]))
+    assert victim.exit_code is not None and victim.exit_code != 0
+    assert victim.killed is not None and "was killed from outside" in victim.killed
+    bystander = run(runtime, request(base_image, work, ["sh", "-c", "echo fine"]))  # a fresh container
+    assert (bystander.exit_code, bystander.killed) == (0, None)
+    assert (work / "stdout").read_text() == "fine\n"
