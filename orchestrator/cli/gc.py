@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from orchestrator.images.engine import connect
-from orchestrator.runtime.docker import collect_garbage
+from orchestrator.runtime.owners import collect_garbage
 
 
 def gc(

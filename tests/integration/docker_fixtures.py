@@ -27,7 +27,7 @@ from orchestrator.images.build import ImageBuilder
 from orchestrator.images.engine import connect
 from orchestrator.images.progress import PlainProgress
 from orchestrator.images.tags import ImageSet, resolve_images
-from orchestrator.runtime.docker import LABEL_SESSION
+from orchestrator.runtime.owners import LABEL_SESSION
 
 __all__ = [
     "base_image",

@@ -31,7 +31,8 @@ from orchestrator.images.engine import connect
 from orchestrator.images.progress import PlainProgress
 from orchestrator.images.tags import ImageSet, resolve_images
 from orchestrator.runtime.base import ExecRequest, Mount
-from orchestrator.runtime.docker import LABEL_IMAGE, LABEL_SESSION, DockerRuntime
+from orchestrator.runtime.docker import DockerRuntime
+from orchestrator.runtime.owners import LABEL_IMAGE, LABEL_SESSION
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_TIMEOUT_SEC = 600.0

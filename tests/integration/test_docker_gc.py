@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.gc import gc
 from orchestrator.images.tags import ImageSet
-from orchestrator.runtime.docker import LABEL_OWNER, LABEL_SESSION, collect_garbage, owner_alive, owner_label
+from orchestrator.runtime.owners import LABEL_OWNER, LABEL_SESSION, collect_garbage, owner_alive, owner_label
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).resolve().parents[2]
