@@ -22,6 +22,16 @@ SUMMARY = [
     "Validation", "Validation Mismatches", "Validation Max Diff", "Failing", "Reason", "Incomplete",
 ]
 OPTIONAL_WHEN_EMPTY = {"Features", "Failing", "Reason", "Incomplete"}
+HEADERS = {
+    "Total Instructions": "Total Instr", "Setup Instructions": "Setup Instr",
+    "Run Instructions": "Run Instr", "Run Runtime [s]": "Runtime [s]",
+    "Validation Mismatches": "Mismatches", "Validation Max Diff": "Max Diff",
+}
+"""Terminal headers of long column names: several `... Instructions` headers side by side
+wrapped into a line of `Instructions Instructions`. The saved files keep the full names."""
+SHRINKABLE = {"Reason", "Features", "Incomplete"}
+TEXT_WIDTH = 48
+"""Longest text cell printed; a long `Reason` is cut with an ellipsis (the files keep it whole)."""
 
 
 def _cell(value: Any) -> str:
@@ -47,17 +57,43 @@ def summary_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in SUMMARY if c in df.columns and not (c in OPTIONAL_WHEN_EMPTY and _is_empty(df[c]))]
 
 
-def report_table(df: pd.DataFrame, shaped: bool = False) -> Table:
-    """A rich table of the summary columns, or of every column when the report was `shaped`."""
+def report_table(df: pd.DataFrame, shaped: bool = False, width: int | None = None) -> Table:
+    """A rich table of the summary columns, or of every column when the report was `shaped`.
+
+    One line per row: names and figures print whole, free text (a failure's Reason) is cut
+    with an ellipsis to what is left of `width` (the terminal's) and to TEXT_WIDTH.
+    """
     columns = list(df.columns) if shaped else summary_columns(df)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in columns:
+    cells = [[_cell(row[c]) for c in columns] for _, row in df.iterrows()]
+    headers = [column if shaped else HEADERS.get(column, column) for column in columns]
+    widths = [max([len(h), *(len(_first_line(r[i])) for r in cells)]) for i, h in enumerate(headers)]
+    free = [c in SHRINKABLE for c in columns]
+    text_width = TEXT_WIDTH
+    if width is not None and any(free):
+        fixed = sum(w for w, f in zip(widths, free) if not f) + 3 * (len(columns) - 1)
+        text_width = max(12, min(TEXT_WIDTH, (width - fixed) // sum(free)))
+    for column, header, full, is_free in zip(columns, headers, widths, free):
         numeric = pd.api.types.is_numeric_dtype(df[column])
-        table.add_column(column, overflow="fold", justify="right" if numeric else "left")
-    for _, row in df.iterrows():
-        table.add_row(*(_cell(row[c]) for c in columns))
+        table.add_column(header, justify="right" if numeric else "left", no_wrap=True,
+                         min_width=None if is_free else full)
+    for row in cells:
+        table.add_row(*(_shorten(text, text_width) if is_free else _first_line(text)
+                        for text, is_free in zip(row, free)))
     return table
 
 
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def _shorten(text: str, width: int) -> str:
+    """The first line of a message, cut to `width` with an ellipsis when anything is left out."""
+    line = _first_line(text)
+    if len(line) > width or line != text:
+        return line[: width - 1].rstrip() + "…"
+    return line
+
+
 def print_report(df: pd.DataFrame, console: Console, shaped: bool = False) -> None:
-    console.print(report_table(df, shaped=shaped))
+    console.print(report_table(df, shaped=shaped, width=console.width))

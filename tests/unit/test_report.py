@@ -110,3 +110,19 @@ def test_exports(df: pd.DataFrame, tmp_path: Path, suffix: str) -> None:
 def test_display_hides_bookkeeping(df: pd.DataFrame) -> None:
     headers = [c.header for c in report_table(df).columns]
     assert "Total ROM" in headers and "Session" not in headers and "Config" not in headers
+
+
+def test_printed_summary_keeps_one_line_per_row_and_distinct_headers() -> None:
+    """A long Reason is cut to one line; the instruction columns have headers of their own."""
+    from rich.console import Console
+
+    reason = "unsupported operator QUANTIZE in subgraph 0 (op 3); supported: " + ", ".join(["CONV_2D"] * 40)
+    df = pd.DataFrame([{"Run": 0, "Model": "m", "Backend": "tvmaot", "Target": "host_x86",
+                        "Total Instructions": 10.0, "Setup Instructions": 2.0, "Run Instructions": 8.0,
+                        "Failing": True, "Reason": reason}])
+    console = Console(width=120, record=True)
+    console.print(report_table(df, width=120))
+    lines = [ln for ln in console.export_text().splitlines() if ln.strip()]
+    assert len(lines) == 3, lines  # header, rule, one row
+    assert "Total Instr" in lines[0] and "Run Instr" in lines[0] and "Instructions Instructions" not in lines[0]
+    assert "…" in lines[2] and reason not in lines[2]
