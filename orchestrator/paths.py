@@ -1,7 +1,8 @@
 """Where things live: the project checkout (environments, images, sw, models) and the state home.
 
-The project root is the checkout the package was installed from (editable install); it can be
-overridden with `MCUORCH_PROJECT`. State (job store, sessions, results) lives under
+The project root is the checkout the package runs from (an editable install), else the copy a
+wheel carries as package data (`orchestrator/_data`: environments, image recipes, target
+software, bundled models); `MCUORCH_PROJECT` overrides both. State (job store, sessions, results) lives under
 `MCUORCH_HOME`, by default the platform's user data directory.
 """
 
@@ -65,11 +66,23 @@ class HomePaths:
         return self.root / "sources"
 
 
+PACKAGE_DATA = Path(__file__).resolve().parent / "_data"
+"""Where a wheel puts the project's folders (pyproject.toml, `force-include`)."""
+PROJECT_FOLDERS = ("environments", "images", "sw", "models")
+
+
+def _is_project(root: Path) -> bool:
+    return all((root / folder).is_dir() for folder in PROJECT_FOLDERS)
+
+
 def project_paths() -> ProjectPaths:
-    """The project checkout: `MCUORCH_PROJECT` or the folder above this package."""
+    """`MCUORCH_PROJECT`, else the checkout above this package, else the wheel's package data."""
     override = os.environ.get("MCUORCH_PROJECT")
-    root = Path(override) if override else Path(__file__).resolve().parent.parent
-    return ProjectPaths(root=root.resolve())
+    if override:
+        return ProjectPaths(root=Path(override).resolve())
+    checkout = Path(__file__).resolve().parent.parent
+    root = checkout if _is_project(checkout) or not _is_project(PACKAGE_DATA) else PACKAGE_DATA
+    return ProjectPaths(root=root)
 
 
 def home_paths() -> HomePaths:
