@@ -7,10 +7,10 @@ warm one ~0.09 s (benchmarks/containers.py), and a session runs hundreds of shor
 Correctness does not depend on the reuse:
 
 - A container is leased to one job at a time, so its memory/CPU/pids limits are the job's.
-- Its mounts are fixed at creation: requests whose mounts all lie inside the runtime's
-  `shared_mounts` (by default the project checkout and the job store read-only, each
-  stage's staging folder read-write) share containers; any other request gets a container
-  with exactly its own mounts. A read-only request mount is never served by a read-write
+- Its mounts are fixed at creation: requests whose mounts all lie inside one of the runtime's
+  shared mount sets (by default one per stage: target software, models and the earlier
+  stages' outputs read-only, the stage's own staging folder read-write) share containers;
+  any other request gets a container with exactly its own mounts. A read-only request mount is never served by a read-write
   container mount, nor a read-write one by a read-only mount.
 - The root filesystem is read-only; /tmp is a fresh tmpfs per container; every job gets its
   own HOME and TMPDIR below /tmp, removed when it ends.
@@ -45,7 +45,7 @@ from orchestrator.runtime.base import ExecRequest, ExecResult, ImageRef, Mount
 from orchestrator.runtime.interrupts import interruptible
 from orchestrator.runtime.mounts import (
     check_mounts,
-    default_shared_mounts,
+    default_mount_sets,
     plain_path,
 )
 from orchestrator.runtime.owners import (
@@ -120,6 +120,7 @@ class DockerRuntime:
         client: docker.DockerClient | None = None,
         reuse: bool = True,
         shared_mounts: Sequence[Mount] | None = None,
+        shared_mount_sets: Sequence[Sequence[Mount]] | None = None,
         user: tuple[int, int] | None = None,
         namespace: str | None = None,
         build_missing: bool = True,
@@ -131,10 +132,13 @@ class DockerRuntime:
         self.session_id = session_id or uuid.uuid4().hex[:12]
         self.client = client or connect()
         self.reuse = reuse
-        if shared_mounts is None:
-            shared_mounts = default_shared_mounts() if reuse else []
-        self.shared_mounts = tuple(Mount(path=plain_path(m.path), read_only=m.read_only)
-                                   for m in shared_mounts)
+        # `shared_mounts`: one set for every job (tests); `shared_mount_sets`: several.
+        if shared_mount_sets is None:
+            shared_mount_sets = [shared_mounts] if shared_mounts is not None else (
+                default_mount_sets() if reuse else [])
+        self.shared_mount_sets = tuple(
+            tuple(Mount(path=plain_path(m.path), read_only=m.read_only) for m in mounts)
+            for mounts in shared_mount_sets)
         if user is None and hasattr(os, "getuid"):
             user = (os.getuid(), os.getgid())
         self.user = user
@@ -148,7 +152,7 @@ class DockerRuntime:
         self._images: ImageSet | None = None
         self._pool = ContainerPool(self.client, session_id=self.session_id, env_name=env.name,
                                    owner=owner_label(), user=user, reuse=reuse,
-                                   shared_mounts=self.shared_mounts, max_idle=max_idle)
+                                   shared_sets=self.shared_mount_sets, max_idle=max_idle)
 
     # -- protocol -----------------------------------------------------------------------------
 

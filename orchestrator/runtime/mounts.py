@@ -11,7 +11,6 @@ from orchestrator.components.base import Stage
 from orchestrator.errors import JobError
 from orchestrator.paths import home_paths, project_paths
 from orchestrator.runtime.base import Mount
-from orchestrator.store import JobStore
 
 
 def plain_path(path: Path) -> Path:
@@ -45,16 +44,32 @@ def check_mounts(mounts: Sequence[Mount]) -> None:
             raise JobError(f"refusing to mount the socket {mount.path} into a job container")
 
 
-def default_shared_mounts() -> list[Mount]:
-    """What a session's jobs read and write, known before any job runs.
+def stage_mount_sets(jobs: Path, readable: Sequence[Path]) -> list[tuple[Mount, ...]]:
+    """One shared mount set per job stage, so warm containers serve many jobs of that stage.
 
-    The project checkout (sw/, models/) and the job store are mounted read-only, each stage's
-    staging folder read-write; jobs whose mounts all fall inside these share warm containers.
+    A stage's containers see the `readable` folders (target software, models) and the
+    published outputs of the stages before it read-only, and only their own stage's staging
+    folder read-write: a RUN container cannot touch BUILD's staging or read RUN's other jobs.
     """
-    store = JobStore(home_paths().jobs)
-    mounts = [Mount(path=project_paths().root), Mount(path=store.root)]
-    for stage in Stage.jobs():
-        staging = store.staging_path(stage, "_").parent
+    sets: list[tuple[Mount, ...]] = []
+    plain = [Mount(path=plain_path(p.resolve()), read_only=True) for p in readable if p.is_dir()]
+    stages = Stage.jobs()
+    for index, stage in enumerate(stages):
+        staging = jobs / stage.value / ".staging"
         staging.mkdir(parents=True, exist_ok=True)
-        mounts.append(Mount(path=staging, read_only=False))
-    return mounts
+        earlier = [Mount(path=plain_path(jobs / s.value), read_only=True) for s in stages[:index]]
+        for mount in earlier:
+            mount.path.mkdir(parents=True, exist_ok=True)
+        sets.append((*plain, *earlier, Mount(path=plain_path(staging), read_only=False)))
+    return sets
+
+
+def shared_set_for(request_mounts: Sequence[Mount], sets: Sequence[Sequence[Mount]]) -> tuple[Mount, ...] | None:
+    """The first shared set that holds every mount of a request, or None (own container)."""
+    return next((tuple(s) for s in sets if covered(request_mounts, s)), None)
+
+
+def default_mount_sets() -> list[tuple[Mount, ...]]:
+    """The shared sets of the state home's job store with the project's target software and models."""
+    project = project_paths()
+    return stage_mount_sets(home_paths().jobs, [project.sw, project.models])

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from orchestrator.errors import JobError
 from orchestrator.runtime.base import ExecRequest, ImageRef, Limits, Mount
-from orchestrator.runtime.mounts import covered
+from orchestrator.runtime.mounts import shared_set_for
 from orchestrator.runtime.owners import (
     LABEL_ENV,
     LABEL_IMAGE,
@@ -111,7 +111,7 @@ class ContainerPool:
     """The containers of one runtime. Thread-safe."""
 
     def __init__(self, client: docker.DockerClient, *, session_id: str, env_name: str, owner: str,
-                 user: tuple[int, int] | None, reuse: bool, shared_mounts: Sequence[Mount],
+                 user: tuple[int, int] | None, reuse: bool, shared_sets: Sequence[Sequence[Mount]],
                  max_idle: int = MAX_IDLE) -> None:
         self.client = client
         self.session_id = session_id
@@ -119,7 +119,7 @@ class ContainerPool:
         self.owner = owner
         self.user = user
         self.reuse = reuse
-        self.shared_mounts = tuple(shared_mounts)
+        self.shared_sets = tuple(tuple(s) for s in shared_sets)
         self.max_idle = max_idle
         self._lock = threading.Lock()
         self._idle: OrderedDict[Lease, None] = OrderedDict()
@@ -129,11 +129,8 @@ class ContainerPool:
         self._finalizer = weakref.finalize(self, _remove_all, client, session_id, owner)
 
     def key(self, request: ExecRequest) -> PoolKey:
-        mounts: Sequence[Mount]
-        if self.reuse and self.shared_mounts and covered(request.mounts, self.shared_mounts):
-            mounts = self.shared_mounts
-        else:
-            mounts = request.mounts
+        shared = shared_set_for(request.mounts, self.shared_sets) if self.reuse else None
+        mounts: Sequence[Mount] = shared if shared is not None else request.mounts
         # A reused container serves many jobs, so per-job labels (stage, key) cannot describe
         # it: only containers made for a single job carry the request's labels.
         labels = () if self.reuse else tuple(sorted(request.labels.items()))

@@ -6,11 +6,11 @@ work without the Docker SDK talking to an engine.
 
 from __future__ import annotations
 
-from orchestrator.components.base import Stage
 from orchestrator.environment import Environment
 from orchestrator.errors import UserError
 from orchestrator.paths import ProjectPaths, home_paths
 from orchestrator.runtime.base import ImageRef, Mount, Runtime
+from orchestrator.runtime.mounts import stage_mount_sets
 
 RUNTIMES = ("docker", "local")
 LOCAL_TAG = "local"
@@ -32,20 +32,13 @@ def create_runtime(name: str, env: Environment, project: ProjectPaths, session_i
         return LocalRuntime(project)
     from orchestrator.runtime.docker import DockerRuntime  # needs an engine
 
-    return DockerRuntime(env, session_id, verbose=verbose, shared_mounts=shared_mounts(env, project))
+    return DockerRuntime(env, session_id, verbose=verbose, shared_mount_sets=shared_mount_sets(env, project))
 
 
-def shared_mounts(env: Environment, project: ProjectPaths) -> list[Mount]:
-    """Mounts every job of a session may share, so warm containers can serve many jobs: the
-    job store read-only, its staging folders read-write, the target software and the model
-    folders read-only. Each job still names exactly its own inputs and output."""
-    jobs = home_paths().jobs
-    staging = [jobs / stage.value / ".staging" for stage in Stage.jobs()]
-    for folder in staging:
-        folder.mkdir(parents=True, exist_ok=True)
-    readable = [project.sw, *env.model_search_path()]
-    return [Mount(path=jobs, read_only=True), *(Mount(path=p, read_only=False) for p in staging),
-            *(Mount(path=p.resolve(), read_only=True) for p in readable if p.is_dir())]
+def shared_mount_sets(env: Environment, project: ProjectPaths) -> list[tuple[Mount, ...]]:
+    """Mounts the jobs of one stage may share (runtime/mounts.py `stage_mount_sets`): the target
+    software and the model folders, earlier stages' outputs, the stage's own staging folder."""
+    return stage_mount_sets(home_paths().jobs, [project.sw, *env.model_search_path()])
 
 
 def image_refs(name: str, env: Environment, images: list[str]) -> dict[str, ImageRef]:

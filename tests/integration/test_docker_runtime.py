@@ -249,27 +249,33 @@ def test_covered_mounts_share_one_container(make_runtime: MakeRuntime, base_imag
     assert hosts[0] == hosts[1]
 
 
-def test_store_layout_shares_containers_by_default(make_runtime: MakeRuntime, base_image: ImageSet,
-                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Jobs reading published outputs and writing their staging folder reuse one container."""
+def test_store_layout_shares_containers_per_stage_by_default(make_runtime: MakeRuntime, base_image: ImageSet,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs of one stage reuse one container; it reads earlier stages' outputs, writes only its
+    own stage's staging folder and sees nothing of later stages."""
     monkeypatch.setenv("MCUORCH_HOME", str(tmp_path / "home"))
     runtime = make_runtime()
     jobs = tmp_path / "home" / "jobs"
+    (jobs / "RUN" / "key9").mkdir(parents=True)
     hosts = []
-    for i, (upstream, stage) in enumerate([("LOAD", "BUILD"), ("BUILD", "COMPILE")]):
-        inputs = jobs / upstream / f"key{i}" / "outputs"
+    jobs_of = [("LOAD", "BUILD", "key0"), ("LOAD", "BUILD", "key1"), ("BUILD", "COMPILE", "key2")]
+    for upstream, stage, key in jobs_of:
+        inputs = jobs / upstream / key / "outputs"
         inputs.mkdir(parents=True)
-        out = jobs / stage / ".staging" / f"key{i}" / "outputs"
+        out = jobs / stage / ".staging" / key / "outputs"
         out.mkdir(parents=True)
-        argv = ["sh", "-c", f"cat /proc/sys/kernel/hostname; touch {inputs}/x || echo ro; touch {out}/y"]
+        other_staging = jobs / upstream / ".staging"
+        other_staging.mkdir(parents=True, exist_ok=True)
+        argv = ["sh", "-c", f"cat /proc/sys/kernel/hostname; touch {inputs}/x || echo ro; "
+                            f"touch {other_staging}/z || echo ro; ls {jobs}/RUN || echo hidden; touch {out}/y"]
         req = ExecRequest(image=base_image.get("base").ref, argv=argv,
                           mounts=[Mount(path=inputs), Mount(path=PROJECT / "sw"), Mount(path=out, read_only=False)],
                           workdir=out, timeout_sec=30, stdout_path=tmp_path / "o", stderr_path=tmp_path / "e")
         assert run(runtime, req).exit_code == 0, (tmp_path / "e").read_text()
-        host, verdict = (tmp_path / "o").read_text().split()
-        assert verdict == "ro" and (out / "y").exists() and not (inputs / "x").exists()
+        host, *verdicts = (tmp_path / "o").read_text().split()
+        assert verdicts == ["ro", "ro", "hidden"] and (out / "y").exists() and not (inputs / "x").exists()
         hosts.append(host)
-    assert hosts[0] == hosts[1]
+    assert hosts[0] == hosts[1] != hosts[2]
 
 
 def test_idle_containers_are_bounded(make_runtime: MakeRuntime, base_image: ImageSet, tmp_path: Path,
