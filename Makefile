@@ -33,6 +33,7 @@ images: host-tools $(STAMP)
 	$(MCUORCH) images build --env tumeda
 
 test: images
+	@sh scripts/host-tools.sh --test
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

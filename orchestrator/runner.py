@@ -27,7 +27,7 @@ from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.paths import home_paths, project_paths
 from orchestrator.plan import Plan, PlannedJob, Planner
 from orchestrator.progress import LogStreamer, make_progress
-from orchestrator.report import build_report, export_report
+from orchestrator.report import build_report, export_report, write_html_reports
 from orchestrator.results import RunResult, run_results
 from orchestrator.runtime.base import ImageRef, Runtime
 from orchestrator.runtime.select import create_runtime, image_refs
@@ -188,6 +188,9 @@ class SessionRunner:
         folder = self.sessions.path(record.id)
         files = export_report(df, folder / REPORT_NAME)
         files += export_report(df, self.home.results / (options.label or record.id))
+        files += write_html_reports(df, [folder / f"{REPORT_NAME}.html",
+                                         self.home.results / f"{options.label or record.id}.html"],
+                                    title=f"mcuorch session {record.id}" + (f" ({options.label})" if options.label else ""))
         counts = Counter(o.status.value for o in outcomes.values())
         status = "incomplete" if cancelled else "failing" if any(r.failing for r in results) else "done"
         record = record.model_copy(update={

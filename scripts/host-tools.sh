@@ -6,6 +6,7 @@
 #                 archive (orchestrator/images/bootstrap.py)
 #   python3-venv  the Makefile creates .venv
 #   gcc libc6-dev the local runtime's end-to-end tests compile with the host's gcc
+#   chromium      (--test only) the HTML report and charts are checked in a headless browser
 # Only Debian-like hosts are provisioned (apt-get, through sudo when not root); elsewhere the
 # script says what is missing and carries on (pulling the base image needs none of it).
 set -eu
@@ -14,6 +15,9 @@ missing=""
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || missing="$missing debootstrap"
 python3 -c 'import ensurepip' 2>/dev/null || missing="$missing python3-venv"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
+if [ "${1:-}" = "--test" ]; then
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$missing chromium"
+fi
 [ -n "$missing" ] || exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -20,6 +20,7 @@ from orchestrator.cli.explain import explain
 from orchestrator.cli.gc import gc
 from orchestrator.cli.images import app as images_app
 from orchestrator.cli.models import models
+from orchestrator.cli.plot import plot
 from orchestrator.cli.run import run
 from orchestrator.cli.sessions import cleanup, export, sessions
 from orchestrator.cli.sources import app as sources_app
@@ -55,6 +56,7 @@ app.command()(sessions)
 app.command()(cleanup)
 app.command()(export)
 app.command()(models)
+app.command()(plot)
 
 
 def _usage_error(exc: BaseException) -> tuple[str, int] | None:

@@ -2,5 +2,6 @@
 
 from orchestrator.report.export import FORMATS, export_report
 from orchestrator.report.frame import build_report
+from orchestrator.report.html import write_html_reports
 
-__all__ = ["FORMATS", "build_report", "export_report"]
+__all__ = ["FORMATS", "build_report", "export_report", "write_html_reports"]

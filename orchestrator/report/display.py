@@ -34,7 +34,7 @@ TEXT_WIDTH = 48
 """Longest text cell printed; a long `Reason` is cut with an ellipsis (the files keep it whole)."""
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
@@ -65,7 +65,7 @@ def report_table(df: pd.DataFrame, shaped: bool = False, width: int | None = Non
     """
     columns = list(df.columns) if shaped else summary_columns(df)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    cells = [[_cell(row[c]) for c in columns] for _, row in df.iterrows()]
+    cells = [[cell_text(row[c]) for c in columns] for _, row in df.iterrows()]
     headers = [column if shaped else HEADERS.get(column, column) for column in columns]
     widths = [max([len(h), *(len(_first_line(r[i])) for r in cells)]) for i, h in enumerate(headers)]
     free = [c in SHRINKABLE for c in columns]

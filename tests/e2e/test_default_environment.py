@@ -77,6 +77,11 @@ def test_demo_matrix_validates_and_measures(home: Path) -> None:
     assert (aww["Total ROM"] > aww["Weights Size"]).all(), "the weights live in ROM"
     assert (aww["Total RAM"] >= aww["Arena Size"]).all(), "the arena lives in RAM"
     assert labelled_containers(record["id"]) == []
+    page = (home / "sessions" / record["id"] / "report.html").read_text()
+    assert page.count("<figure") >= 3 and "mps2_an386" in page
+    chart = home / "instructions.svg"
+    plotted = mcuorch(home, "plot", record["id"], "--metric", "Run Instructions", "--by", "Target", "-o", str(chart))
+    assert plotted.returncode == 0 and chart.read_text().count("<g id=\"patch_") >= 6, plotted.stderr
 
     second = mcuorch(home, *_demo_args())  # nothing changed: every job is a cache hit
     assert second.returncode == 0, second.stderr[-3000:]
