@@ -6,7 +6,9 @@ which extra arguments (architecture, ABI) the platform passes.
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from pathlib import Path
+from typing import Any, ClassVar
 
 from pydantic import field_validator
 
@@ -99,15 +101,19 @@ class QemuTarget(RunnerTarget):
         return ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
 
 
+def known_variant(target: str, arch: str) -> str:
+    """Only the variants sw/targets/<target>.json can build (and its simulator can run)."""
+    variants = sorted(target_facts(target).get("arch_variants", {}))
+    if arch not in variants:
+        raise ValueError(f"unknown arch {arch!r}; choose from: {', '.join(variants)}")
+    return arch
+
+
 class RiscvQemuConfig(RiscvConfig):
     @field_validator("arch")
     @classmethod
     def _known_variant(cls, arch: str) -> str:
-        """Only the variants sw/targets/riscv_qemu.json can build and QEMU can run."""
-        variants = sorted(target_facts("riscv_qemu").get("arch_variants", {}))
-        if arch not in variants:
-            raise ValueError(f"unknown arch {arch!r}; choose from: {', '.join(variants)}")
-        return arch
+        return known_variant("riscv_qemu", arch)
 
 
 class RiscvQemu(QemuTarget, RiscvTarget):
@@ -175,22 +181,53 @@ class HostX86(Target):
 class EtissConfig(RiscvConfig):
     fclk: int = setting(100_000_000, gt=0, description="clock used for time estimates [Hz]")
     trace_memory: bool = setting(False, description="memory trace → RAM stack / RAM heap")
-    timeout_sec: float = setting(300.0, affects_outputs=False, gt=0)
+    trace_cap_mb: float = setting(64.0, gt=0, description="trace megabytes kept in the job's outputs")
+    timeout_sec: float = setting(600.0, affects_outputs=False, gt=0)
+
+    @field_validator("arch")
+    @classmethod
+    def _known_variant(cls, arch: str) -> str:
+        return known_variant("etiss_pulpino", arch)
 
 
 class Etiss(RunnerTarget, RiscvTarget):
-    """ETISS instruction-set simulator, generic RISC-V system."""
+    """ETISS instruction-set simulator (RV32IMACFD, GCC JIT), generic memory map."""
 
     name = "etiss"
     Config = EtissConfig
     run_image = "etiss"
     command = "mcuorch-etiss-run"
     variant: ClassVar[str] = "generic"
+    description = "ETISS RISC-V simulator, generic system"
 
     def run_options(self, ctx: StageContext) -> list[str]:
-        cfg: EtissConfig = ctx.cfg(self.name)
-        argv = ["--elf", _elf(ctx), "--variant", self.variant, "--isa", self.march(cfg), "--fclk", str(cfg.fclk)]
-        return argv + (["--trace-memory"] if cfg.trace_memory else [])
+        cfg: EtissConfig = ctx.cfg(self.name)  # type: ignore[assignment]
+        argv = ["--elf", _elf(ctx), "--variant", self.variant, "--isa", self.march(cfg), "--fclk", str(cfg.fclk),
+                "--timeout", str(cfg.timeout_sec)]
+        return argv + (["--trace-memory", "--trace-cap-mb", str(cfg.trace_cap_mb)] if cfg.trace_memory else [])
+
+    def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
+        """The harness's figures plus ETISS's own: its cycle estimate and, with the memory
+        trace, the stack and heap high-water marks and the trace's size."""
+        metrics = super().collect(job, ctx)
+        figures = _json(job.out / "etiss.json")
+        if "cycles" in figures:
+            metrics["Total Cycles"] = int(figures["cycles"])
+        memory = _json(job.out / "memory.json")
+        for column in ("RAM stack", "RAM heap"):
+            if column in memory:
+                metrics[column] = int(memory[column])
+        if "trace_bytes" in memory:
+            metrics["Trace Size"] = int(memory["trace_bytes"])
+        return metrics
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class EtissPulpino(Etiss):
@@ -198,18 +235,39 @@ class EtissPulpino(Etiss):
 
     name = "etiss_pulpino"
     variant = "pulpino"
+    description = "ETISS RISC-V simulator, PULPino memory map"
+
+
+class SpikeConfig(RiscvConfig):
+    timeout_sec: float = setting(600.0, affects_outputs=False, gt=0)
+
+    @field_validator("arch")
+    @classmethod
+    def _known_variant(cls, arch: str) -> str:
+        return known_variant("spike", arch)
 
 
 class Spike(RunnerTarget, RiscvTarget):
-    """Spike (riscv-isa-sim) with the proxy kernel."""
+    """Spike (riscv-isa-sim), bare metal over HTIF; exact instructions from minstret markers."""
 
     name = "spike"
-    Config = RiscvConfig
+    Config = SpikeConfig
     run_image = "spike"
     command = "mcuorch-spike-run"
+    description = "Spike RISC-V ISA simulator (rv32, bare metal over HTIF)"
 
     def run_options(self, ctx: StageContext) -> list[str]:
-        return ["--elf", _elf(ctx), "--isa", self.march(ctx.cfg(self.name))]
+        """Spike's ISA string and memory come from sw/targets/spike.json (arch variant, map)."""
+        cfg: SpikeConfig = ctx.cfg(self.name)  # type: ignore[assignment]
+        facts = target_facts(self.name)
+        isa = facts["arch_variants"][cfg.arch].get("spike_isa", cfg.arch)  # type: ignore[index]
+        if cfg.vext or cfg.pext:
+            isa = self.march(cfg)
+        memory = facts["memory"]  # type: ignore[index]
+        spans = [(int(memory[part]["origin"], 16), int(memory[part]["length"], 16)) for part in ("flash", "ram")]
+        start, end = min(o for o, _ in spans), max(o + n for o, n in spans)
+        return ["--elf", _elf(ctx), "--isa", isa, "--memory", f"0x{start:x}:0x{end - start:x}",
+                "--timeout", str(cfg.timeout_sec)]
 
 
 class Corstone300Config(TargetConfig):

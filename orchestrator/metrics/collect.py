@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .counts import CountsError, load_counts
+from .counts import CountsError, instret_counts, load_counts
 from .elf_memory import static_memory
 from .harness_output import EXIT_MISMATCH, EXIT_OK, parse_harness_output
 from .targets import load_target, target_names
@@ -41,6 +41,8 @@ def run_metrics(stdout: str, counts: Path | None, target: str) -> dict[str, Valu
             metrics.update(load_counts(counts).columns())
         except CountsError as exc:
             raise CountsError(f"{target}: {exc.message}") from None
+    elif (counted := instret_counts(stdout, target)) is not None:
+        metrics.update(counted.columns())  # Spike, ETISS: the markers' own instret reads
     if harness.harness_exit == EXIT_MISMATCH:
         metrics["Validation"] = False
     checked = "Validation Mismatches" in metrics and harness.validation_mode not in (None, "none")

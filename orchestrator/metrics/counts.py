@@ -1,8 +1,11 @@
-"""Parser of counts.json, the result of mcuorch-qemu-run's instruction-count plugin."""
+"""Instruction counts: counts.json, the result of mcuorch-qemu-run's instruction-count plugin,
+and the `mcuorch-instret` line that CSR-counting targets (Spike, ETISS) print at exit
+(sw/harness/regions_csr.c), read into the same model."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -63,6 +66,25 @@ class Counts(BaseModel):
         if self.stack is not None and self.stack.lowest_store is not None:
             cols["RAM stack"] = self.stack.high_water
         return cols
+
+
+INSTRET_LINE = re.compile(r"^mcuorch-instret setup=(?P<setup>[\d,]*) run=(?P<run>[\d,]*) total=(?P<total>\d+)\+?\s*$")
+MARKERS = {"setup": ("mcuorch_setup_begin", "mcuorch_setup_end"), "run": ("mcuorch_run_begin", "mcuorch_run_end")}
+
+
+def instret_counts(stdout: str, simulator: str) -> Counts | None:
+    """The last `mcuorch-instret` line of a program's output as Counts, or None without one."""
+    found = [m for m in map(INSTRET_LINE.match, stdout.splitlines()) if m]
+    if not found:
+        return None
+    match = found[-1]
+    regions = {}
+    for name, (begin, end) in MARKERS.items():
+        values = [int(v) for v in match[name].split(",") if v]
+        regions[name] = RegionCounts(begin=begin, end=end, entries=len(values), open=False,
+                                     instructions=sum(values), per_entry=values)
+    return Counts(format=COUNTS_FORMAT, qemu_target=simulator, mode="instret",
+                  total_instructions=int(match["total"]), regions=regions)
 
 
 def load_counts(path: Path) -> Counts:

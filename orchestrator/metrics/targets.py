@@ -75,12 +75,16 @@ class ArchVariant(BaseModel):
     abi: str
     flags: list[str]
     qemu_cpu: str | None = None
+    spike_isa: str | None = None
+    """Spike's --isa for this variant (targets run by Spike)."""
 
 
 class RunSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    kind: Literal["qemu", "native"]
+    kind: Literal["qemu", "native", "spike", "etiss"]
     board: str | None = None
+    qemu_board: str | None = None
+    """A QEMU machine that runs the same ELF too (spike: QEMU's `spike` board), for cross-checks."""
 
     @model_validator(mode="after")
     def _board_for_qemu(self) -> RunSpec:
@@ -97,6 +101,8 @@ class TargetSpec(BaseModel):
     description: str
     compiler: str
     libc: Literal["picolibc", "host"]
+    platform: Literal["semihost", "htif", "etiss"] = "semihost"
+    """How a bare-metal program reaches its simulator: Arm/RISC-V semihosting, or Spike's HTIF."""
     c_flags: list[str]
     link_flags: list[str]
     default_arch: str

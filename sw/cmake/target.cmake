@@ -37,6 +37,11 @@ file(READ "${MCUORCH_TARGET_FILE}" MCUORCH_TARGET_JSON)
 
 string(JSON MCUORCH_COMPILER GET "${MCUORCH_TARGET_JSON}" compiler)
 string(JSON MCUORCH_LIBC GET "${MCUORCH_TARGET_JSON}" libc)
+# How a bare-metal program talks to its simulator: semihost (QEMU boards) or htif (Spike).
+string(JSON MCUORCH_PLATFORM ERROR_VARIABLE no_platform GET "${MCUORCH_TARGET_JSON}" platform)
+if(no_platform)
+  set(MCUORCH_PLATFORM semihost)
+endif()
 mcuorch_json_list(MCUORCH_TARGET_C_FLAGS "${MCUORCH_TARGET_JSON}" c_flags)
 mcuorch_json_list(MCUORCH_TARGET_LINK_FLAGS "${MCUORCH_TARGET_JSON}" link_flags)
 

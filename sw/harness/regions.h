@@ -13,4 +13,7 @@ void mcuorch_setup_end(void);
 void mcuorch_run_begin(void);
 void mcuorch_run_end(void);
 
+/* CSR-counted markers only (regions_csr.c): print the counts; the platform calls it at exit. */
+void mcuorch_regions_report(void);
+
 #endif

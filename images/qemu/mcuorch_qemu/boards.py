@@ -25,6 +25,13 @@ BOARDS: dict[str, Board] = {
         {(EM_RISCV, 32): "qemu-system-riscv32", (EM_RISCV, 64): "qemu-system-riscv64"},
         ("-bios", "none"),
     ),
+    # QEMU's model of Spike's platform (HTIF at the ELF's tohost/fromhost): runs the ELFs of
+    # the `spike` target, so both simulators can count the same program.
+    "spike": Board(
+        "spike",
+        {(EM_RISCV, 32): "qemu-system-riscv32", (EM_RISCV, 64): "qemu-system-riscv64"},
+        ("-bios", "none"),
+    ),
     "mps3-an547": Board("mps3-an547", {(EM_ARM, 32): "qemu-system-arm"}),
     "mps2-an386": Board("mps2-an386", {(EM_ARM, 32): "qemu-system-arm"}),
     "mps2-an385": Board("mps2-an385", {(EM_ARM, 32): "qemu-system-arm"}),

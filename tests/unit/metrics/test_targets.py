@@ -56,7 +56,7 @@ def test_variant_selection_follows_the_cmake_rules() -> None:
 
 
 def test_unknown_target_lists_the_known_ones() -> None:
-    with pytest.raises(TargetError, match=r"unknown target 'vax' \(known: host_x86, .*riscv_qemu"):
+    with pytest.raises(TargetError, match=r"unknown target 'vax' \(known: .*host_x86, .*riscv_qemu"):
         load_target("vax", SW)
     assert issubclass(TargetError, ConfigError)  # a user mistake: one line, no traceback
 

@@ -1,0 +1,1 @@
+"""The RUN stage on ETISS: mcuorch-etiss-run."""

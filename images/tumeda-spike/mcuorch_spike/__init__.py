@@ -1,0 +1,1 @@
+"""The RUN stage on Spike: mcuorch-spike-run."""
