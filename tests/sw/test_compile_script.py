@@ -29,7 +29,7 @@ def tree_state(root: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--target", "vax"], r"^error: unknown target 'vax' \(known: host_x86 mps2_an385 .*riscv_qemu\)$"),
+    (["--target", "vax"], r"^error: unknown target 'vax' \(known: .*host_x86 mps2_an385 .*riscv_qemu.*\)$"),
     (["--optimize", "1"], r"^error: --optimize must be 2, 3 or s, not '1'$"),
     (["--validate", "close"], r"^error: --validate must be exact, atol, argmax or none, not 'close'$"),
     (["--atol", "-1"], r"^error: --atol must be a non-negative number, not '-1'$"),

@@ -120,7 +120,7 @@ def test_timeout_kills_an_endless_program(plugin: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("board", "message"), [
-    ("mps2-an505", "unknown board 'mps2-an505' (known: mps2-an385, mps2-an386, mps3-an547, virt)"),
+    ("mps2-an505", "unknown board 'mps2-an505' (known: mps2-an385, mps2-an386, mps3-an547, spike, virt)"),
     ("virt", "board 'virt' cannot run a 32-bit ELF for machine 40"),
 ])
 def test_board_errors(board: str, message: str, tiny_builds: dict[str, Built], plugin: Path,

@@ -1,0 +1,195 @@
+"""Faults a user meets, each reproduced for real (real engine, real runs): what mcuorch said,
+its exit code, whether finished results were kept, and whether containers were left behind.
+
+benchmarks/faults.py
+prints the observations as a table (the pytest fault suite over them is not in yet).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HANG = Path(__file__).resolve().parent / "default"
+
+
+@dataclass
+class Observed:
+    fault: str
+    exit_code: int
+    message: str
+    """The last line on stderr (the user's one error line)."""
+    error_lines: int
+    results_kept: bool | None
+    """A report with every finished run exists (None: nothing had finished)."""
+    containers_left: int
+    detail: str = ""
+
+
+def _env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCUORCH_")}
+    env.update(MCUORCH_HOME=str(home), PYTHONPATH=str(REPO), **(extra or {}))
+    return env
+
+
+def _argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "orchestrator", *args]
+
+
+def _run(home: Path, *args: str, extra: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_argv(*args), env=_env(home, extra), capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def _sessions(home: Path) -> list[dict]:
+    return sorted((json.loads(p.read_text()) for p in (home / "sessions").glob("*/session.json")),
+                  key=lambda r: r["created"])
+
+
+def _containers(session: str | None) -> int:
+    if session is None:
+        return 0
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=mcuorch.session={session}"],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.split())
+
+
+def _report(home: Path) -> list[dict] | None:
+    records = _sessions(home)
+    if not records:
+        return None
+    path = home / "sessions" / records[-1]["id"] / "report.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _observe(fault: str, home: Path, proc: subprocess.CompletedProcess[str] | tuple[int, str],
+             finished: Callable[[list[dict]], bool] | None = None, detail: str = "") -> Observed:
+    code, stderr = (proc.returncode, proc.stderr) if isinstance(proc, subprocess.CompletedProcess) else proc
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    records = _sessions(home)
+    report = _report(home)
+    kept = None if finished is None else (report is not None and finished(report))
+    return Observed(fault, code, lines[-1] if lines else "", len(errors), kept,
+                    _containers(records[-1]["id"] if records else None), detail)
+
+
+def unknown_backend(home: Path) -> Observed:
+    return _observe("unknown backend name", home, _run(home, "run", "sine_model", "-b", "tvmnope"))
+
+
+def malformed_config(home: Path) -> Observed:
+    return _observe("malformed config value", home, _run(home, "run", "sine_model", "-t", "riscv_qemu",
+                                                        "-c", "riscv_qemu.arch=rv99x"))
+
+
+def broken_environment_file(home: Path) -> Observed:
+    bad = home / "broken.yml.j2"
+    bad.write_text("extends: default\nname: broken\nbackends: [tvmaot\n")
+    return _observe("broken environment file", home, _run(home, "run", "--env", str(bad), "sine_model"))
+
+
+def corrupt_model(home: Path) -> Observed:
+    model = home / "corrupt.tflite"
+    model.write_bytes(b"TFL3" + os.urandom(2000))
+    return _observe("corrupt model file", home, _run(home, "run", str(model), "sine_model", "-t", "host_x86"),
+                    finished=lambda rows: any(r["Model"] == "sine_model" and r["Validation"] for r in rows))
+
+
+def label_escape(home: Path) -> Observed:
+    proc = _run(home, "run", "sine_model", "-t", "host_x86", "-l", "../../../tmp/escape")
+    escaped = any(Path("/tmp").glob("escape.*"))
+    return _observe("label that escapes the home", home, proc, detail="files outside: yes" if escaped else "")
+
+
+def corrupted_cache_entry(home: Path) -> Observed:
+    first = _run(home, "run", "sine_model", "-t", "riscv_qemu")
+    if first.returncode != 0:
+        return _observe("corrupted cache entry", home, first)
+    run = _sessions(home)[-1]["runs"][0]
+    metrics = home / "jobs" / "RUN" / run["jobs"]["RUN"] / "metrics.json"
+    data = json.loads(metrics.read_text())
+    true_value = data.get("Run Instructions")
+    data["Run Instructions"] = 1
+    metrics.write_text(json.dumps(data))
+    second = _run(home, "run", "sine_model", "-t", "riscv_qemu")
+    report = _report(home) or [{}]
+    value = report[0].get("Run Instructions")
+    return _observe("corrupted cache entry (edited metrics.json)", home, second,
+                    finished=lambda rows: value == true_value, detail=f"reported {value} (true {true_value})")
+
+
+def disk_full(home: Path) -> Observed:
+    """The home on a 3 MB tmpfs: the job store fills up during the run."""
+    small = Path(tempfile.mkdtemp(prefix="mcuorch-full-"))
+    mount = ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)]
+    if os.geteuid() != 0:
+        mount = ["sudo", "-n", *mount]
+    subprocess.run(mount, check=True)
+    try:
+        proc = _run(small, "run", "sine_model", "aww", "-t", "riscv_qemu")
+        observed = _observe("disk full under the home", small, proc)
+    finally:
+        subprocess.run(["umount", str(small)] if os.geteuid() == 0 else ["sudo", "-n", "umount", str(small)])
+        shutil.rmtree(small, ignore_errors=True)
+    return observed
+
+
+def _hang_run(home: Path, act: Callable[[subprocess.Popen[str], str], None], *extra_args: str) -> tuple[int, str]:
+    """sine_model with tvmaot (finishes) and hangaot (never ends) on riscv_qemu; `act` is called
+    once the hanging program's RUN container exists (with the process and that container's id)."""
+    args = ["run", "--env", str(HANG / "hang.yml.j2"), "sine_model", "-b", "tvmaot", "-b", "hangaot",
+            "-t", "riscv_qemu", "-c", "riscv_qemu.timeout_sec=120", *extra_args]
+    proc = subprocess.Popen(_argv(*args), env=_env(home, {"MCUORCH_PLUGINS": str(HANG / "hang_plugin.py")}),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.monotonic() + 600
+    acted = False
+    while proc.poll() is None and time.monotonic() < deadline and not acted:
+        time.sleep(1)
+        ids = subprocess.run(["docker", "ps", "-q", "--filter", "label=mcuorch.image=qemu"],
+                             capture_output=True, text=True).stdout.split()
+        running = _running_hang(ids)
+        if running:
+            act(proc, running)
+            acted = True
+    _, stderr = proc.communicate(timeout=600)
+    return proc.returncode, stderr
+
+
+def _running_hang(ids: list[str]) -> str | None:
+    for cid in ids:
+        top = subprocess.run(["docker", "top", cid, "-eo", "args"], capture_output=True, text=True).stdout
+        if "qemu-system" in top:
+            return cid
+    return None
+
+
+def killed_container(home: Path) -> Observed:
+    code, stderr = _hang_run(home, lambda proc, cid: subprocess.run(["docker", "kill", cid], capture_output=True))
+    report = _report(home) or []
+    reason = next((r.get("Reason") for r in report if r["Backend"] == "hangaot"), None)
+    return _observe("docker kill of the running container", home, (code, stderr),
+                    finished=lambda rows: any(r["Backend"] == "tvmaot" and r["Validation"] for r in rows),
+                    detail=f"Reason: {reason}")
+
+
+def interrupted(home: Path) -> Observed:
+    code, stderr = _hang_run(home, lambda proc, cid: proc.send_signal(signal.SIGINT))
+    # Kept: the partial report has every run, each either finished (validated) or Incomplete.
+    return _observe("Ctrl+C during RUN", home, (code, stderr),
+                    finished=lambda rows: len(rows) == 2 and all(r["Validation"] or r["Incomplete"] for r in rows))
+
+
+SCENARIOS: list[Callable[[Path], Observed]] = [
+    unknown_backend, malformed_config, broken_environment_file, corrupt_model, label_escape,
+    corrupted_cache_entry, disk_full, killed_container, interrupted,
+]
