@@ -101,6 +101,13 @@ class QemuTarget(RunnerTarget):
         return ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
 
 
+def memory_segments(target: str) -> list[tuple[int, int]]:
+    """(origin, length) of the target's flash and RAM, from sw/targets/<target>.json: a
+    simulator is given the memory the target software was linked for."""
+    memory = target_facts(target)["memory"]
+    return [(int(memory[part]["origin"], 16), int(memory[part]["length"], 16)) for part in ("flash", "ram")]
+
+
 def known_variant(target: str, arch: str) -> str:
     """Only the variants sw/targets/<target>.json can build (and its simulator can run)."""
     variants = sorted(target_facts(target).get("arch_variants", {}))
@@ -202,8 +209,9 @@ class Etiss(RunnerTarget, RiscvTarget):
 
     def run_options(self, ctx: StageContext) -> list[str]:
         cfg: EtissConfig = ctx.cfg(self.name)  # type: ignore[assignment]
-        argv = ["--elf", _elf(ctx), "--variant", self.variant, "--isa", self.march(cfg), "--fclk", str(cfg.fclk),
-                "--timeout", str(cfg.timeout_sec)]
+        memory = ",".join(f"0x{origin:x}:0x{length:x}" for origin, length in memory_segments(self.name))
+        argv = ["--elf", _elf(ctx), "--variant", self.variant, "--memory", memory, "--isa", self.march(cfg),
+                "--fclk", str(cfg.fclk), "--timeout", str(cfg.timeout_sec)]
         return argv + (["--trace-memory", "--trace-cap-mb", str(cfg.trace_cap_mb)] if cfg.trace_memory else [])
 
     def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
@@ -263,8 +271,7 @@ class Spike(RunnerTarget, RiscvTarget):
         isa = facts["arch_variants"][cfg.arch].get("spike_isa", cfg.arch)  # type: ignore[index]
         if cfg.vext or cfg.pext:
             isa = self.march(cfg)
-        memory = facts["memory"]  # type: ignore[index]
-        spans = [(int(memory[part]["origin"], 16), int(memory[part]["length"], 16)) for part in ("flash", "ram")]
+        spans = memory_segments(self.name)
         start, end = min(o for o, _ in spans), max(o + n for o, n in spans)
         return ["--elf", _elf(ctx), "--isa", isa, "--memory", f"0x{start:x}:0x{end - start:x}",
                 "--timeout", str(cfg.timeout_sec)]

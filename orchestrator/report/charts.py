@@ -45,10 +45,15 @@ def chart_columns(df: pd.DataFrame, by: Sequence[str]) -> list[str]:
     return [c for c in by if c in df.columns and df[c].map(_label).nunique() > 1]
 
 
+def numeric_columns(df: pd.DataFrame) -> list[str]:
+    """The columns a chart can show: numbers (not flags, not the run index) with a value."""
+    return [c for c in df.columns if c != "Run" and pd.api.types.is_numeric_dtype(df[c])
+            and not pd.api.types.is_bool_dtype(df[c]) and df[c].notna().any()]
+
+
 def check_metric(df: pd.DataFrame, metric: str, by: Sequence[str]) -> None:
     """One error line for a metric or column the report does not have."""
-    numeric = [c for c in df.columns if c != "Run" and pd.api.types.is_numeric_dtype(df[c])
-               and not pd.api.types.is_bool_dtype(df[c]) and df[c].notna().any()]
+    numeric = numeric_columns(df)
     if metric not in df.columns or metric not in numeric:
         raise UserError(f"the report has no numeric column {metric!r}; choose from: {', '.join(numeric)}")
     unknown = [c for c in by if c not in df.columns]

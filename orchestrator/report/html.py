@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestrator.report.charts import DEFAULT_BY, DEFAULT_METRICS, render_chart
+from orchestrator.report.charts import (
+    DEFAULT_BY,
+    DEFAULT_METRICS,
+    numeric_columns,
+    render_chart,
+)
 from orchestrator.report.display import cell_text, summary_columns
 
 STYLE = """
@@ -44,7 +49,8 @@ def _table(df: pd.DataFrame, columns: Sequence[str]) -> str:
 
 def chart_metrics(df: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -> list[str]:
     """The metrics of `metrics` the report has with at least one value."""
-    return [m for m in metrics if m in df.columns and pd.api.types.is_numeric_dtype(df[m]) and df[m].notna().any()]
+    numeric = numeric_columns(df)
+    return [m for m in metrics if m in numeric]
 
 
 def render_html(df: pd.DataFrame, title: str, metrics: Sequence[str] = DEFAULT_METRICS,
@@ -60,12 +66,6 @@ def render_html(df: pd.DataFrame, title: str, metrics: Sequence[str] = DEFAULT_M
             f"<h1>{html.escape(title)}</h1>{_table(df, summary_columns(df))}{''.join(figures)}"
             f"<p>Every column is in the CSV, Excel, Markdown and JSON files beside this page.</p>"
             f"</body></html>\n")
-
-
-def write_html(df: pd.DataFrame, path: Path, title: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(df, title), encoding="utf-8")
-    return path
 
 
 def write_html_reports(df: pd.DataFrame, paths: Sequence[Path], title: str) -> list[Path]:

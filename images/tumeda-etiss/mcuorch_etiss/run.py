@@ -1,6 +1,6 @@
 """mcuorch-etiss-run: the RUN stage on ETISS (bare_etiss_processor, RV32IMACFD, GCC JIT).
 
-Writes the simulator's ini (memory map of the variant, clock, logger), runs app.elf, and
+Writes the simulator's ini (the target's memory map, clock, logger), runs app.elf, and
 writes OUT/stdout.txt (the program's output through ETISS's Logger plugin, with the markers'
 instret counts, which the host reads), OUT/exit_code (from the harness's `MLONMCU EXIT:` line;
 ETISS itself only says the CPU finished), OUT/etiss.json (ETISS's own figures) and
@@ -27,10 +27,7 @@ from .memtrace import TouchMap, TraceError, high_water, parse_layout
 
 EXIT_USAGE, EXIT_ETISS, EXIT_TIMEOUT = 2, 3, 124
 LOG_ADDR = 0x80000000
-VARIANTS = {  # memory segments (origin, length): ROM then RAM, as sw/targets/<target>.json
-    "pulpino": ((0x0, 0x800000), (0x800000, 0x800000)),
-    "generic": ((0x0, 0x800000), (0x800000, 0x4000000)),
-}
+MEMORY = re.compile(r"^0x[0-9a-f]+:0x[0-9a-f]+(,0x[0-9a-f]+:0x[0-9a-f]+)*$")
 ISA = re.compile(r"^rv32[a-z_]+$")
 EXIT_LINE = re.compile(r"^MLONMCU EXIT: (-?\d+)\s*$", re.M)
 FIGURES = {
@@ -51,7 +48,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="mcuorch-etiss-run", description=__doc__.splitlines()[0])
     p.add_argument("--elf", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--variant", choices=sorted(VARIANTS), default="pulpino")
+    p.add_argument("--variant", default="pulpino", help="the system's name, recorded in etiss.json")
+    p.add_argument("--memory", default="0x0:0x800000,0x800000:0x800000",
+                   help="memory segments BASE:SIZE,... in hex (the target's ROM and RAM)")
     p.add_argument("--isa", default="rv32gc", help="the ELF's architecture (checked, ETISS runs RV32IMACFD)")
     p.add_argument("--fclk", type=int, default=100_000_000, help="core clock in Hz (cycle time)")
     p.add_argument("--trace-memory", action="store_true", help="memory trace -> RAM stack / RAM heap")
@@ -63,7 +62,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def ini_text(args: argparse.Namespace, out: Path) -> str:
     """The simulator's configuration: everything a run depends on, nothing from the image's
     example files."""
-    rom, ram = VARIANTS[args.variant]
+    segments = [tuple(int(v, 16) for v in part.split(":")) for part in args.memory.split(",")]
     cycle_ps = round(1e12 / args.fclk)
     lines = [
         "[StringConfigurations]",
@@ -83,10 +82,9 @@ def ini_text(args: argparse.Namespace, out: Path) -> str:
         "etiss.loglevel=4",
         "etiss.max_block_size=100",
         f"arch.cpu_cycle_time_ps={cycle_ps}",
-        f"simple_mem_system.memseg_origin_00={rom[0]}",
-        f"simple_mem_system.memseg_length_00={rom[1]}",
-        f"simple_mem_system.memseg_origin_01={ram[0]}",
-        f"simple_mem_system.memseg_length_01={ram[1]}",
+        *(line for i, (origin, length) in enumerate(segments)
+          for line in (f"simple_mem_system.memseg_origin_{i:02d}={origin}",
+                       f"simple_mem_system.memseg_length_{i:02d}={length}")),
         "[Plugin Logger]",
         f"plugin.logger.logaddr={LOG_ADDR}",
         f"plugin.logger.logmask={LOG_ADDR}",
@@ -126,6 +124,8 @@ def run(argv: list[str]) -> int:
             raise UsageError(f"ETISS runs rv32 programs, not '{args.isa}'")
         if args.fclk <= 0:
             raise UsageError("--fclk must be positive")
+        if not MEMORY.match(args.memory):
+            raise UsageError(f"bad memory '{args.memory}' (want BASE:SIZE,... in hex)")
         processor = Path(os.environ.get("MCUORCH_ETISS_DIR", "/opt/etiss")) / "bin" / "bare_etiss_processor"
         if not processor.is_file():
             raise UsageError(f"{processor} not found (MCUORCH_ETISS_DIR)")
