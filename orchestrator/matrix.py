@@ -178,9 +178,12 @@ class MatrixBuilder:
                 components[role] = component
             explicit = {k: v for k, v in {**env.config, **feature_layer, **user}.items()
                         if k.split(".", 1)[0] in used}
-            runs.append(RunSpec(index=len(runs), model=model, frontend=frontend, backend=backend,
-                                platform=platform, target=target, features=features,
-                                config=explicit, configs=configs, components=components))
+            run = RunSpec(index=len(runs), model=model, frontend=frontend, backend=backend,
+                          platform=platform, target=target, features=features,
+                          config=explicit, configs=configs, components=components)
+            for component in components.values():
+                component.check_run(run)
+            runs.append(run)
         return runs
 
     def _check_unused(self, name: str, cli: dict[str, Any], config_sets: list[dict[str, Any]]) -> None:

@@ -20,6 +20,9 @@ from orchestrator.components.base import (
     setting,
 )
 
+from orchestrator.components.targets import RiscvTarget
+from orchestrator.errors import ConfigError
+
 if TYPE_CHECKING:
     from orchestrator.matrix import RunSpec
 
@@ -117,29 +120,48 @@ class TvmRt(CodegenBackend):
 
 
 class TflmConfig(StageConfig):
-    arena_size: int | None = setting(None, gt=0, description="tensor arena bytes (None: from the model)")
-    kernels: Literal["reference", "cmsisnn", "muriscvnn"] = setting("reference", description="optimised kernels")
+    arena_size: int | None = setting(None, gt=0, description="tensor arena bytes (None: measured from the model)")
+    kernels: Literal["reference", "cmsisnn", "muriscvnn"] = setting(
+        "reference", description="TFLite-Micro's reference kernels, or its CMSIS-NN kernels over CMSIS-NN "
+        "(Arm DSP/MVE where the core has them, portable C elsewhere) or over muRISCV-NN (RISC-V)")
     timeout_sec: float = setting(900.0, affects_outputs=False, gt=0)
 
 
-class Tflmi(CodegenBackend):
-    """TFLite-Micro interpreter."""
+class TflmBackend(CodegenBackend):
+    """TFLite-Micro backends: the runtime is compiled for each run's own target (C++)."""
+
+    framework = "tflm"
+    Config = TflmConfig
+    image_name = "tflm"
+    needs_cxx = True
+
+    def check_run(self, run: RunSpec) -> None:
+        cfg: TflmConfig = run.configs[self.name]  # type: ignore[assignment]
+        if cfg.kernels == "muriscvnn" and not isinstance(run.target_component, RiscvTarget):
+            raise ConfigError(f"{self.name}.kernels=muriscvnn needs a RISC-V target, not {run.target} "
+                              "(use cmsisnn on Arm)")
+
+
+class Tflmi(TflmBackend):
+    """TFLite-Micro interpreter with an op resolver of the model's ops and a sized arena."""
 
     name = "tflmi"
-    framework = "tflm"
-    Config = TflmConfig
     command = "mcuorch-tflmi"
-    image_name = "tflm"
+    description = "TFLite-Micro interpreter linked into the target software"
 
 
-class Tflmc(CodegenBackend):
-    """TFLite-Micro compiler (preinterpreted, static code)."""
+class Tflmc(TflmBackend):
+    """TFLite-Micro compiler (tflite_micro_compiler's offline pre-interpretation)."""
 
     name = "tflmc"
-    framework = "tflm"
-    Config = TflmConfig
     command = "mcuorch-tflmc"
-    image_name = "tflm"
+    description = "tflite_micro_compiler (not available: see check_run)"
+
+    def check_run(self, run: RunSpec) -> None:
+        raise ConfigError(
+            "backend tflmc is not available: the pinned tflite_micro_compiler (6034a24) is written against "
+            "the 2020 TFLite-Micro API (AllOpsResolver, MicroErrorReporter, node_and_registration), which "
+            "the pinned TFLite-Micro (19aaea85) no longer has; use tflmi")
 
 
 ALL = [TvmAot, TvmAotPlus, TvmRt, Tflmi, Tflmc]

@@ -163,6 +163,10 @@ class StageComponent(Component):
         """The config this stage reads, by component: it enters the job key."""
         return {self.name: run.configs[self.name].key_values()}
 
+    def check_run(self, run: RunSpec) -> None:
+        """Refuse a combination this component cannot build (ConfigError, one line), before
+        anything runs; e.g. a kernel library the run's target has no use for."""
+
     def sources(self, run: RunSpec, project: ProjectPaths) -> dict[str, Path]:
         """Project files mounted into the job (e.g. `sw/`): their digests enter the key."""
         return {}
@@ -193,6 +197,8 @@ class Backend(StageComponent):
     kind = Kind.BACKEND
     stage = Stage.BUILD
     framework: ClassVar[str] = ""
+    needs_cxx: ClassVar[bool] = False
+    """The generated code is C++: COMPILE runs in the target's `<toolchain>-cxx` image."""
 
 
 class Platform(StageComponent):

@@ -24,6 +24,9 @@
 #define NOW() 0u
 #endif
 
+/* Optional: generated code may print its own figures (e.g. TFLite-Micro's arena use). */
+void mcuorch_model_report(void) __attribute__((weak));
+
 static const char *const mode_names[] = {"none", "exact", "atol", "argmax"};
 
 typedef struct {
@@ -147,6 +150,8 @@ static void report(const bench_t *b, int stack_measured, size_t stack_used, uint
     }
     if (stack_measured)
         mcuorch_report_uint("RAM stack", (uint32_t)stack_used);
+    if (mcuorch_model_report)
+        mcuorch_model_report();
 }
 
 int main(void)

@@ -64,12 +64,23 @@ def test_env_list_and_show(mcuorch_home: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_tumeda_dry_run(models: None, mcuorch_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _main(["run", "--env", "tumeda", "aww", "vww", "-b", "tflmc", "-b", "tvmaot",
+    code, out, _ = _main(["run", "--env", "tumeda", "aww", "vww", "-b", "tflmi", "-b", "tvmaot",
                           "-t", "etiss_pulpino", "-t", "host_x86", "--dry-run"], capsys)
     assert code == 0
     assert out.splitlines()[0] == "8 runs"
     assert out.splitlines()[-1] == "jobs: LOAD 2, BUILD 4, COMPILE 8, RUN 8"
     assert not mcuorch_home.exists()  # a dry run writes nothing
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-b", "tflmc", "-t", "spike"], "error: backend tflmc is not available: the pinned tflite_micro_compiler"),
+    (["-b", "tflmi", "-t", "mps2_an386", "-f", "muriscvnn"],
+     "error: tflmi.kernels=muriscvnn needs a RISC-V target, not mps2_an386 (use cmsisnn on Arm)"),
+])
+def test_tumeda_refuses_what_it_cannot_build(argv: list[str], message: str, models: None, mcuorch_home: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _main(["run", "--env", "tumeda", "aww", *argv, "--dry-run"], capsys)
+    assert code == 2 and err.startswith(message) and len(err.splitlines()) == 1
 
 
 def test_argv_normalisation() -> None:

@@ -19,12 +19,12 @@ def _builder(env: str = "default") -> MatrixBuilder:
 
 
 def test_product_of_models_backends_targets(models: Path) -> None:
-    runs = _builder("tumeda").expand(MatrixRequest(models=["aww", "vww"], backends=["tflmc", "tvmaot"],
+    runs = _builder("tumeda").expand(MatrixRequest(models=["aww", "vww"], backends=["tflmi", "tvmaot"],
                                                     targets=["etiss_pulpino", "host_x86"]))
     assert len(runs) == 8
     assert [r.index for r in runs] == list(range(8))
     assert {(r.model.name, r.backend, r.target) for r in runs} == {
-        (m, b, t) for m in ("aww", "vww") for b in ("tflmc", "tvmaot") for t in ("etiss_pulpino", "host_x86")}
+        (m, b, t) for m in ("aww", "vww") for b in ("tflmi", "tvmaot") for t in ("etiss_pulpino", "host_x86")}
     assert {r.platform for r in runs} == {"mlif"}
 
 

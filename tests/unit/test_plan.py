@@ -18,7 +18,7 @@ def _plan(env: str, until: Stage = Stage.RUN, **request: object):  # type: ignor
 
 
 def test_tumeda_matrix_dedupes_to_2_4_8_8(models: Path) -> None:
-    plan = _plan("tumeda", models=["aww", "vww"], backends=["tflmc", "tvmaot"], targets=["etiss_pulpino", "host_x86"])
+    plan = _plan("tumeda", models=["aww", "vww"], backends=["tflmi", "tvmaot"], targets=["etiss_pulpino", "host_x86"])
     assert len(plan.runs) == 8
     assert plan.counts() == {Stage.LOAD: 2, Stage.BUILD: 4, Stage.COMPILE: 8, Stage.RUN: 8}
     # shared jobs know every run that uses them

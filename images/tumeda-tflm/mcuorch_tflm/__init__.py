@@ -1,0 +1,1 @@
+"""TFLite-Micro backend (tflmi): the image-side code generator."""
