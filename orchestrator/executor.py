@@ -107,6 +107,9 @@ class JobExecutor:
         ctx = StageContext(run=job.run, config=job.run.configs, inputs=inputs, out=out, project=self.project)
         spec = job.component.job(ctx)
         mounts = [Mount(path=p, read_only=True) for p in spec.inputs] + [Mount(path=out, read_only=False)]
+        for cache in spec.caches:
+            cache.mkdir(parents=True, exist_ok=True)
+            mounts.append(Mount(path=cache, read_only=False))
         request = ExecRequest(image=image, argv=spec.argv, mounts=mounts, env=spec.env, workdir=out,
                               network=spec.network, timeout_sec=spec.timeout_sec,
                               stdout_path=staging / STDOUT, stderr_path=staging / STDERR,

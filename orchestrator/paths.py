@@ -65,6 +65,12 @@ class HomePaths:
         """The source cache: pinned upstream archives (orchestrator.sources)."""
         return self.root / "sources"
 
+    @property
+    def compile_cache(self) -> Path:
+        """ccache's folder, shared by COMPILE jobs: the same runtime library compiled for the
+        same target is compiled once, whatever the model (the cache never changes an output)."""
+        return self.root / "cache" / "ccache"
+
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "_data"
 """Where a wheel puts the project's folders (pyproject.toml, `force-include`)."""

@@ -54,8 +54,27 @@ golden=$(cd "$golden" && pwd)
 log="$out/compile.log"
 : >"$log"
 
+# Compiler cache: MCUORCH_COMPILE_CACHE (set by the host for COMPILE jobs) names a folder
+# shared by all COMPILE jobs, used when the image has ccache. ccache keys an object by the
+# compiler, its arguments, the sources and their paths, so the build runs in one fixed folder
+# (the generated code copied in): then a runtime library compiled for the same target and flags
+# is compiled once, whatever the model. The cache never changes an object, only skips work.
+work="$out"
+launcher=""
+stable=/tmp/mcuorch-compile
+if [ -n "${MCUORCH_COMPILE_CACHE:-}" ] && command -v ccache >/dev/null 2>&1 && mkdir "$stable" 2>/dev/null; then
+    trap 'rm -rf "$stable"' EXIT
+    if cp -R "$codegen" "$stable/codegen"; then
+        codegen="$stable/codegen"
+        work="$stable"
+        export CCACHE_DIR="$MCUORCH_COMPILE_CACHE"
+        launcher="-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+    fi
+fi
+
 # Configure and build; the log keeps everything, the terminal gets one line on failure.
-cmake -G Ninja -S "$SW" -B "$out/build" \
+# shellcheck disable=SC2086 # $launcher is empty or two words
+cmake -G Ninja -S "$SW" -B "$work/build" $launcher \
     -DMCUORCH_TARGET="$target" -DMCUORCH_ARCH="$arch" -DMCUORCH_ABI="$abi" \
     -DMCUORCH_CODEGEN_DIR="$codegen" -DMCUORCH_GOLDEN_DIR="$golden" \
     -DMCUORCH_OPTIMIZE="$optimize" -DMCUORCH_VALIDATE="$validate" -DMCUORCH_ATOL="$atol" \
@@ -72,7 +91,7 @@ if [ $status -ne 0 ]; then
     exit 1
 fi
 
-cmake --build "$out/build" >>"$log" 2>&1
+cmake --build "$work/build" >>"$log" 2>&1
 status=$?
 if [ $status -ne 0 ]; then
     first=$(grep -m 1 -E 'error:|Error|overflow' "$log")
@@ -80,6 +99,12 @@ if [ $status -ne 0 ]; then
     exit 1
 fi
 
+if [ "$work" != "$out" ]; then
+    cp -R "$work/build" "$out/build" || {
+        echo "error: cannot copy the build tree into $out" >&2
+        exit 1
+    }
+fi
 cp "$out/build/app.elf" "$out/app.elf" && cp "$out/build/target.json" "$out/target.json" || {
     echo "error: cannot copy the build results into $out" >&2
     exit 1

@@ -115,6 +115,9 @@ class JobSpec(BaseModel):
     accepted_exit_codes: frozenset[int] = frozenset({0})
     timeout_sec: float = Field(gt=0)
     network: bool = False
+    caches: list[Path] = Field(default_factory=list)
+    """Writable folders shared between jobs whose contents never change a job's outputs
+    (a compiler cache); mounted read-write, never part of a key."""
 
 
 @dataclass(frozen=True)

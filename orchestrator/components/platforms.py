@@ -24,7 +24,7 @@ from orchestrator.components.base import (
     StageContext,
     setting,
 )
-from orchestrator.paths import ProjectPaths
+from orchestrator.paths import ProjectPaths, home_paths
 
 if TYPE_CHECKING:
     from orchestrator.matrix import RunSpec
@@ -78,8 +78,9 @@ class Mlif(Platform):
             argv += ["--atol", str(cfg.atol)]
         target = ctx.run.target_component
         argv += target.compile_args(ctx.cfg(ctx.run.target))
+        cache = home_paths().compile_cache
         return JobSpec(image=self.image(ctx.run, ctx.config), argv=argv, inputs=[load, build, sw],
-                       timeout_sec=cfg.timeout_sec)
+                       env={"MCUORCH_COMPILE_CACHE": str(cache)}, caches=[cache], timeout_sec=cfg.timeout_sec)
 
     def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
         return collectors.compile_metrics(job.out / "app.elf", ctx.run.target)

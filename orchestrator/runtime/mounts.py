@@ -4,7 +4,7 @@ many jobs."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from orchestrator.components.base import Stage
@@ -44,12 +44,14 @@ def check_mounts(mounts: Sequence[Mount]) -> None:
             raise JobError(f"refusing to mount the socket {mount.path} into a job container")
 
 
-def stage_mount_sets(jobs: Path, readable: Sequence[Path]) -> list[tuple[Mount, ...]]:
+def stage_mount_sets(jobs: Path, readable: Sequence[Path],
+                     caches: Mapping[Stage, Sequence[Path]] | None = None) -> list[tuple[Mount, ...]]:
     """One shared mount set per job stage, so warm containers serve many jobs of that stage.
 
     A stage's containers see the `readable` folders (target software, models) and the
     published outputs of the stages before it read-only, and only their own stage's staging
     folder read-write: a RUN container cannot touch BUILD's staging or read RUN's other jobs.
+    A stage's `caches` (e.g. COMPILE's compiler cache) are read-write in its set too.
     """
     sets: list[tuple[Mount, ...]] = []
     plain = [Mount(path=plain_path(p.resolve()), read_only=True) for p in readable if p.is_dir()]
@@ -60,7 +62,11 @@ def stage_mount_sets(jobs: Path, readable: Sequence[Path]) -> list[tuple[Mount, 
         earlier = [Mount(path=plain_path(jobs / s.value), read_only=True) for s in stages[:index]]
         for mount in earlier:
             mount.path.mkdir(parents=True, exist_ok=True)
-        sets.append((*plain, *earlier, Mount(path=plain_path(staging), read_only=False)))
+        own = [Mount(path=plain_path(staging), read_only=False)]
+        for cache in (caches or {}).get(stage, ()):
+            cache.mkdir(parents=True, exist_ok=True)
+            own.append(Mount(path=plain_path(cache), read_only=False))
+        sets.append((*plain, *earlier, *own))
     return sets
 
 
@@ -72,4 +78,5 @@ def shared_set_for(request_mounts: Sequence[Mount], sets: Sequence[Sequence[Moun
 def default_mount_sets() -> list[tuple[Mount, ...]]:
     """The shared sets of the state home's job store with the project's target software and models."""
     project = project_paths()
-    return stage_mount_sets(home_paths().jobs, [project.sw, project.models])
+    home = home_paths()
+    return stage_mount_sets(home.jobs, [project.sw, project.models], {Stage.COMPILE: [home.compile_cache]})

@@ -6,6 +6,7 @@ work without the Docker SDK talking to an engine.
 
 from __future__ import annotations
 
+from orchestrator.components.base import Stage
 from orchestrator.environment import Environment
 from orchestrator.errors import UserError
 from orchestrator.paths import ProjectPaths, home_paths
@@ -38,7 +39,9 @@ def create_runtime(name: str, env: Environment, project: ProjectPaths, session_i
 def shared_mount_sets(env: Environment, project: ProjectPaths) -> list[tuple[Mount, ...]]:
     """Mounts the jobs of one stage may share (runtime/mounts.py `stage_mount_sets`): the target
     software and the model folders, earlier stages' outputs, the stage's own staging folder."""
-    return stage_mount_sets(home_paths().jobs, [project.sw, *env.model_search_path()])
+    home = home_paths()
+    return stage_mount_sets(home.jobs, [project.sw, *env.model_search_path()],
+                            {Stage.COMPILE: [home.compile_cache]})
 
 
 def image_refs(name: str, env: Environment, images: list[str]) -> dict[str, ImageRef]:

@@ -36,3 +36,14 @@ def test_a_request_gets_the_set_of_its_stage_or_its_own_mounts(tmp_path: Path) -
     assert shared_set_for([Mount(path=jobs / "RUN" / "k4"),
                            Mount(path=jobs / "BUILD" / ".staging" / "k5", read_only=False)], sets) is None
     assert shared_set_for([Mount(path=tmp_path / "sw", read_only=False)], sets) is None
+
+
+def test_only_compile_containers_share_the_compiler_cache(tmp_path: Path) -> None:
+    jobs, sw, cache = tmp_path / "jobs", tmp_path / "sw", tmp_path / "cache" / "ccache"
+    sw.mkdir()
+    sets = dict(zip(Stage.jobs(), stage_mount_sets(jobs, [sw], {Stage.COMPILE: [cache]})))
+    assert Mount(path=cache, read_only=False) in sets[Stage.COMPILE] and cache.is_dir()
+    assert all(m.path != cache for stage in (Stage.LOAD, Stage.BUILD, Stage.RUN) for m in sets[stage])
+    compile_job = [Mount(path=jobs / "BUILD" / "k2"), Mount(path=cache, read_only=False),
+                   Mount(path=jobs / "COMPILE" / ".staging" / "k3" / "outputs", read_only=False)]
+    assert shared_set_for(compile_job, list(sets.values())) == sets[Stage.COMPILE]
