@@ -65,7 +65,9 @@ class Mlif(Platform):
         return {"sw": project.sw}
 
     def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
-        return run.target_component.toolchain_image
+        """The target's toolchain image; its `-cxx` child when the backend generates C++."""
+        image = run.target_component.toolchain_image
+        return f"{image}-cxx" if getattr(run.components["backend"], "needs_cxx", False) else image
 
     def job(self, ctx: StageContext) -> JobSpec:
         cfg: MlifConfig = ctx.cfg(self.name)

@@ -100,6 +100,7 @@ class TargetSpec(BaseModel):
     name: str
     description: str
     compiler: str
+    cxx_compiler: str | None = None  # for C++ model code (backends that need it)
     libc: Literal["picolibc", "host"]
     platform: Literal["semihost", "htif", "etiss"] = "semihost"
     """How a bare-metal program reaches its simulator: Arm/RISC-V semihosting, or Spike's HTIF."""
