@@ -239,6 +239,11 @@ class Target(StageComponent):
         """Extra platform arguments this target needs (e.g. `--arch`, `--abi`)."""
         return []
 
+    def sw_target(self, config: ComponentConfig) -> str:
+        """The target software's `sw/targets/<name>.json` the program is built for (and its ELF
+        measured by): the target's own name unless a config key selects another system."""
+        return self.name
+
 
 class Feature(Component):
     """Adjusts config: `sets` maps `component.key` to a value, applied where the component runs."""

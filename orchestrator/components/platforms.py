@@ -73,19 +73,20 @@ class Mlif(Platform):
         cfg: MlifConfig = ctx.cfg(self.name)
         load, build = ctx.inputs[Stage.LOAD.value], ctx.inputs[Stage.BUILD.value]
         sw = ctx.project.sw
-        argv = ["sh", str(sw / "compile.sh"), "--target", ctx.run.target,
+        target = ctx.run.target_component
+        argv = ["sh", str(sw / "compile.sh"), "--target", target.sw_target(ctx.cfg(ctx.run.target)),
                 "--codegen", str(build / "codegen"), "--golden", str(load / "golden"),
                 "--out", str(ctx.out), "--optimize", cfg.optimize, "--validate", cfg.validate_outputs]
         if cfg.validate_outputs == "atol":
             argv += ["--atol", str(cfg.atol)]
-        target = ctx.run.target_component
         argv += target.compile_args(ctx.cfg(ctx.run.target))
         cache = home_paths().compile_cache
         return JobSpec(image=self.image(ctx.run, ctx.config), argv=argv, inputs=[load, build, sw],
                        env={"MCUORCH_COMPILE_CACHE": str(cache)}, caches=[cache], timeout_sec=cfg.timeout_sec)
 
     def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
-        return collectors.compile_metrics(job.out / "app.elf", ctx.run.target)
+        target = ctx.run.target_component.sw_target(ctx.cfg(ctx.run.target))
+        return collectors.compile_metrics(job.out / "app.elf", target)
 
 
 class EspidfConfig(StageConfig):

@@ -247,6 +247,8 @@ class EtissPulpino(Etiss):
 
 
 class SpikeConfig(RiscvConfig):
+    pk: bool = setting(False, description="run as a user-mode program under Spike's proxy kernel pk "
+                                          "(sw/targets/spike_pk.json) instead of bare metal over HTIF")
     timeout_sec: float = setting(600.0, affects_outputs=False, gt=0)
 
     @field_validator("arch")
@@ -256,25 +258,38 @@ class SpikeConfig(RiscvConfig):
 
 
 class Spike(RunnerTarget, RiscvTarget):
-    """Spike (riscv-isa-sim), bare metal over HTIF; exact instructions from minstret markers."""
+    """Spike (riscv-isa-sim), bare metal over HTIF or, with `pk`, a user-mode program under the
+    proxy kernel; exact instructions from instret markers either way."""
 
     name = "spike"
     Config = SpikeConfig
     run_image = "spike"
     command = "mcuorch-spike-run"
-    description = "Spike RISC-V ISA simulator (rv32, bare metal over HTIF)"
+    compile_keys = RiscvTarget.compile_keys | {"pk"}
+    description = "Spike RISC-V ISA simulator (rv32, bare metal over HTIF or user mode under pk)"
+
+    def sw_target(self, config: ComponentConfig) -> str:
+        """pk runs a program linked for its user address range: sw/targets/spike_pk.json."""
+        return "spike_pk" if config.pk else self.name  # type: ignore[attr-defined]
 
     def run_options(self, ctx: StageContext) -> list[str]:
-        """Spike's ISA string and memory come from sw/targets/spike.json (arch variant, map)."""
+        """Spike's ISA string comes from the arch variant of the program's target file; bare
+        metal, Spike gets the memory the program is linked for, under pk its default memory
+        (pk maps the program's segments into user space itself)."""
         cfg: SpikeConfig = ctx.cfg(self.name)  # type: ignore[assignment]
-        facts = target_facts(self.name)
+        system = self.sw_target(cfg)
+        facts = target_facts(system)
         isa = facts["arch_variants"][cfg.arch].get("spike_isa", cfg.arch)  # type: ignore[index]
         if cfg.vext or cfg.pext:
             isa = self.march(cfg)
-        spans = memory_segments(self.name)
-        start, end = min(o for o, _ in spans), max(o + n for o, n in spans)
-        return ["--elf", _elf(ctx), "--isa", isa, "--memory", f"0x{start:x}:0x{end - start:x}",
-                "--timeout", str(cfg.timeout_sec)]
+        argv = ["--elf", _elf(ctx), "--isa", isa]
+        if cfg.pk:
+            argv.append("--pk")
+        else:
+            spans = memory_segments(system)
+            start, end = min(o for o, _ in spans), max(o + n for o, n in spans)
+            argv += ["--memory", f"0x{start:x}:0x{end - start:x}"]
+        return argv + ["--timeout", str(cfg.timeout_sec)]
 
 
 class Corstone300Config(TargetConfig):

@@ -102,8 +102,9 @@ class TargetSpec(BaseModel):
     compiler: str
     cxx_compiler: str | None = None  # for C++ model code (backends that need it)
     libc: Literal["picolibc", "host"]
-    platform: Literal["semihost", "htif", "etiss"] = "semihost"
-    """How a bare-metal program reaches its simulator: Arm/RISC-V semihosting, or Spike's HTIF."""
+    platform: Literal["semihost", "htif", "etiss", "pk"] = "semihost"
+    """How the program reaches its simulator: Arm/RISC-V semihosting, Spike's HTIF, ETISS's
+    logger, or (a user-mode program) the system calls of Spike's proxy kernel pk."""
     c_flags: list[str]
     link_flags: list[str]
     default_arch: str

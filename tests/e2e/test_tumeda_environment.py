@@ -11,16 +11,19 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestrator.environment import load_environment
 from orchestrator.images.tags import resolve_images
 from orchestrator.metrics.counts import instret_counts
-from tests.e2e.test_default_environment import last_report, labelled_containers, mcuorch
+from tests.e2e.test_default_environment import labelled_containers, last_report, mcuorch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 MODELS = ["sine_model", "aww"]
+PK_DELTA = 8
+"""Instructions by which a region's count under pk may differ from bare metal."""
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +60,35 @@ def test_tvmaot_runs_validated_on_spike_and_etiss(spike_session: tuple[dict, obj
         assert abs(runs["spike"] - runs["riscv_qemu"]) <= 0.01 * runs["riscv_qemu"] + 8, runs
         assert abs(runs["etiss_pulpino"] - runs["riscv_qemu"]) <= 0.01 * runs["riscv_qemu"] + 8, runs
     assert labelled_containers(record["id"]) == []
+
+
+def test_spike_runs_the_software_under_pk_as_well_as_bare_metal(home: Path) -> None:
+    """spike.pk=1: the same models as user-mode programs under pk. The markers read instret in
+    user mode (pk sets mcounteren/scounteren) and pk maps every page at load (`pk -p`), so no
+    kernel code falls into a region: Setup and Run counts match bare metal (equal in practice;
+    PK_DELTA allows for code placement changing a relaxed call or gp-relative access). The
+    painted stack lacks picolibc's _cstart frame (16 bytes) under pk; Total Instructions include
+    pk's boot."""
+    done = mcuorch(home, "run", "--env", "tumeda", *MODELS, "-b", "tvmaot", "-t", "spike",
+                   "--config-gen", "spike.pk=0", "--config-gen", "spike.pk=1")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record, report = last_report(home)
+    assert len(report) == 2 * len(MODELS) and not report["Failing"].any()
+    assert report["Validation"].all(), report[["Model", "Validation Mismatches"]]
+    rows: dict[tuple[str, bool], Any] = {}
+    for run in record["runs"]:
+        identity = run["identity"]
+        under_pk = identity["config"].get("spike.pk") == "1"
+        rows[identity["model"], under_pk] = report[report["Run"] == run["index"]].iloc[0]
+        ran = home / "jobs" / "RUN" / run["jobs"]["RUN"] / "outputs"
+        argv = json.loads((ran / "run.json").read_text())["argv"]
+        assert (argv[-3].endswith("/pk") and argv[-2] == "-p") == under_pk, argv
+    for model in MODELS:
+        bare, pk = rows[model, False], rows[model, True]
+        assert abs(pk["Run Instructions"] - bare["Run Instructions"]) <= PK_DELTA, (model, bare, pk)
+        assert abs(pk["Setup Instructions"] - bare["Setup Instructions"]) <= PK_DELTA, model
+        assert pk["Total Instructions"] > bare["Total Instructions"], model
+        assert pk["RAM stack"] > 0 and 0 <= bare["RAM stack"] - pk["RAM stack"] <= 16, model
 
 
 def test_trace_on_etiss_gives_stack_and_heap(home: Path) -> None:

@@ -1,10 +1,11 @@
 """mcuorch-spike-run: the RUN stage on Spike.
 
-Runs a bare-metal app.elf (HTIF: tohost/fromhost) on Spike with the ISA and memory the target
-names, the program's output into OUT/stdout.txt (with the markers' instret counts, which the
-host reads), and writes OUT/exit_code (the program's) and OUT/run.json. Exit status: 0 when
-the program ran to its end, whatever its own exit code; 2 usage or input error; 3 Spike
-failed; 124 timeout.
+Runs app.elf on Spike with the ISA the target names: bare metal (HTIF: tohost/fromhost) in the
+memory the target names, or with --pk as a user-mode program under the proxy kernel pk (in
+Spike's default memory, pages populated at load: `pk -p`). The program's output goes into
+OUT/stdout.txt (with the markers' instret counts, which the host reads); OUT/exit_code (the
+program's) and OUT/run.json are written. Exit status: 0 when the program ran to its end,
+whatever its own exit code; 2 usage or input error; 3 Spike failed; 124 timeout.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-
 EXIT_USAGE, EXIT_SPIKE, EXIT_TIMEOUT = 2, 3, 124
+PK = Path("/opt/spike/riscv32-unknown-elf/bin/pk")
+"""The proxy kernel (rv32imac, built in the image beside Spike)."""
 ISA = re.compile(r"^rv(32|64)[a-z0-9_]+$")
 MEMORY = re.compile(r"^0x[0-9a-f]+:0x[0-9a-f]+(,0x[0-9a-f]+:0x[0-9a-f]+)*$")
 
@@ -33,21 +35,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--elf", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--isa", default="rv32gc", help="Spike --isa, e.g. rv32gc, rv32imc")
-    p.add_argument("--memory", default="0x80000000:0x2000000",
-                   help="Spike -m: BASE:SIZE[,BASE:SIZE] in hex (the target's flash and RAM)")
+    p.add_argument("--memory", default=None,
+                   help="Spike -m: BASE:SIZE[,BASE:SIZE] in hex (the target's flash and RAM; "
+                        "default: Spike's own, 2 GiB at 0x80000000)")
+    p.add_argument("--pk", action="store_true",
+                   help="run app.elf as a user-mode program under the proxy kernel pk")
     p.add_argument("--timeout", type=float, default=600.0, help="wall-clock limit in seconds")
     return p.parse_args(argv)
 
 
-def spike_argv(args: argparse.Namespace) -> list[str]:
+def spike_argv(args: argparse.Namespace, pk: Path = PK) -> list[str]:
+    """Spike's command line. Under pk, `-p` maps every page of the program at load time, so no
+    page fault (pk code, counted by instret) falls into a measured region."""
     if not ISA.match(args.isa):
         raise UsageError(f"bad ISA '{args.isa}' (want e.g. rv32gc)")
-    if not MEMORY.match(args.memory):
+    if args.memory is not None and not MEMORY.match(args.memory):
         raise UsageError(f"bad memory '{args.memory}' (want BASE:SIZE in hex)")
     binary = shutil.which("spike")
     if binary is None:
         raise UsageError("spike not found on PATH")
-    return [binary, f"--isa={args.isa}", f"-m{args.memory}", str(args.elf.resolve())]
+    argv = [binary, f"--isa={args.isa}", *([f"-m{args.memory}"] if args.memory else [])]
+    if args.pk:
+        letters = set(args.isa[4:].split("_")[0].replace("g", "imafd"))
+        if not args.isa.startswith("rv32") or not {"a", "c"} <= letters:
+            raise UsageError(f"pk (built for rv32imac) cannot run on ISA '{args.isa}': it needs rv32 with A and C")
+        if not pk.is_file():
+            raise UsageError(f"the proxy kernel {pk} is missing from this image")
+        argv += [str(pk), "-p"]
+    return argv + [str(args.elf.resolve())]
 
 
 def run(argv: list[str]) -> int:
