@@ -23,8 +23,9 @@ Outputs in OUT:
                  mcuorch.cmake (included by the target software), tflm/ (runtime subset)
   metrics.json   Arena Size, Arena Estimate, Runtime Sources, Generation Time [s]
 """
-# The host measures with 64-bit pointers and the reference kernels; optimised kernels also ask
-# for scratch buffers whose size depends on the core's SIMD, so they get headroom.
+# The host measures with 64-bit pointers (larger bookkeeping than on a 32-bit target) and the
+# reference kernels; optimised kernels also ask for scratch buffers whose size depends on the
+# core's SIMD, so they get headroom.
 SCRATCH_HEADROOM = {"reference": (1.0, 0), "cmsisnn": (1.25, 4096), "muriscvnn": (1.25, 4096)}
 
 
@@ -42,14 +43,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def measured_arena(model: Path, kernels: str) -> tuple[int, int]:
-    """(arena bytes for the target, bytes the host allocation used)."""
+    """(arena bytes for the target, the smallest arena the host allocation fits in)."""
     result = subprocess.run(["mcuorch-tflm-arena", str(model)], capture_output=True, text=True)
     if result.returncode != 0:
         raise CodegenError(result.stderr.strip().splitlines()[-1].removeprefix("error: ")
                            if result.stderr.strip() else f"arena tool failed ({result.returncode})")
-    used = int(json.loads(result.stdout)["arena_used_bytes"])
+    needed = int(json.loads(result.stdout)["arena_min_bytes"])
     factor, extra = SCRATCH_HEADROOM[kernels]
-    return int(used * factor) + extra, used
+    return int(needed * factor) + extra, needed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -24,6 +28,33 @@ bool read_file(const char* path, std::vector<unsigned char>& out) {
   size_t n;
   while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) out.insert(out.end(), chunk, chunk + n);
   std::fclose(f);
+  return true;
+}
+
+// TFLite-Micro can crash instead of failing when an arena is too small (a null temporary
+// tensor during Prepare), so every smaller probe runs in a child process.
+template <typename Resolver>
+bool allocates_in_child(const tflite::Model* model, const Resolver& resolver, uint8_t* arena, size_t bytes) {
+  std::fflush(nullptr);
+  pid_t child = fork();
+  if (child == 0) {
+    int quiet = open("/dev/null", O_WRONLY);
+    if (quiet >= 0) dup2(quiet, 2);
+    tflite::MicroInterpreter interpreter(model, resolver, arena, bytes);
+    _exit(interpreter.AllocateTensors() == kTfLiteOk ? 0 : 1);
+  }
+  int status = 0;
+  return child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+template <typename Resolver>
+bool allocates(const tflite::Model* model, const Resolver& resolver, uint8_t* arena, size_t bytes,
+               size_t* used, size_t* inputs, size_t* outputs) {
+  tflite::MicroInterpreter interpreter(model, resolver, arena, bytes);
+  if (interpreter.AllocateTensors() != kTfLiteOk) return false;
+  if (used != nullptr) *used = interpreter.arena_used_bytes();
+  if (inputs != nullptr) *inputs = interpreter.inputs_size();
+  if (outputs != nullptr) *outputs = interpreter.outputs_size();
   return true;
 }
 
@@ -52,12 +83,22 @@ int main(int argc, char** argv) {
 
   std::vector<uint8_t> arena(kProbeArenaBytes + 16);
   uint8_t* aligned = arena.data() + (16 - reinterpret_cast<uintptr_t>(arena.data()) % 16) % 16;
-  tflite::MicroInterpreter interpreter(model, resolver, aligned, kProbeArenaBytes);
-  if (interpreter.AllocateTensors() != kTfLiteOk) {
+  size_t used = 0, inputs = 0, outputs = 0;
+  if (!allocates(model, resolver, aligned, kProbeArenaBytes, &used, &inputs, &outputs)) {
     std::fprintf(stderr, "error: TFLite-Micro cannot allocate the model's tensors\n");
     return 2;
   }
-  std::printf("{\"arena_used_bytes\": %zu, \"inputs\": %zu, \"outputs\": %zu}\n",
-              interpreter.arena_used_bytes(), interpreter.inputs_size(), interpreter.outputs_size());
+  // arena_used_bytes() is what stays allocated; allocation itself briefly needs more (temporary
+  // tensors while kernels prepare). The smallest arena that allocates, to 16 bytes:
+  size_t fits = used;
+  while (!allocates_in_child(model, resolver, aligned, fits)) fits *= 2;
+  size_t fails = fits == used ? 0 : fits / 2;
+  while (fits - fails > 16) {
+    size_t mid = (fails + (fits - fails) / 2) / 16 * 16;
+    if (mid <= fails) break;
+    if (allocates_in_child(model, resolver, aligned, mid)) fits = mid; else fails = mid;
+  }
+  std::printf("{\"arena_used_bytes\": %zu, \"arena_min_bytes\": %zu, \"inputs\": %zu, \"outputs\": %zu}\n",
+              used, fits, inputs, outputs);
   return 0;
 }
