@@ -100,6 +100,8 @@ class TargetSpec(BaseModel):
     name: str
     description: str
     compiler: str
+    cxx_compiler: str | None = None
+    """The C++ compiler, used when the generated code is C++ (it brings a mcuorch.cmake)."""
     libc: Literal["picolibc", "host"]
     platform: Literal["semihost", "htif", "etiss"] = "semihost"
     """How a bare-metal program reaches its simulator: Arm/RISC-V semihosting, or Spike's HTIF."""
