@@ -1,6 +1,8 @@
 # Reads sw/targets/<MCUORCH_TARGET>.json: the single source of per-target facts (compiler, flags,
 # memory map, stack size, simulator board). The host reads the same files with pydantic.
-# Must be included before project() because it selects the compiler.
+# Must be included before project() because it selects the compilers: the C compiler always,
+# the C++ compiler (`cxx_compiler`) when the generated code brings a mcuorch.cmake
+# (MCUORCH_CXX, see sw/README.md, "C++ code").
 
 function(mcuorch_fail message)
   # One line the compile script can lift into its own `error:` message.
@@ -85,6 +87,20 @@ if(NOT MCUORCH_CC)
 endif()
 set(CMAKE_C_COMPILER "${MCUORCH_CC}")
 set(CMAKE_ASM_COMPILER "${MCUORCH_CC}")
+
+set(MCUORCH_CXX OFF)
+if(MCUORCH_CODEGEN_DIR AND EXISTS "${MCUORCH_CODEGEN_DIR}/mcuorch.cmake")
+  set(MCUORCH_CXX ON)
+  string(JSON MCUORCH_CXX_COMPILER ERROR_VARIABLE no_cxx GET "${MCUORCH_TARGET_JSON}" cxx_compiler)
+  if(no_cxx)
+    mcuorch_fail("target ${MCUORCH_TARGET} names no cxx_compiler, but the codegen directory has a mcuorch.cmake (C++)")
+  endif()
+  find_program(MCUORCH_CXX_PROGRAM "${MCUORCH_CXX_COMPILER}")
+  if(NOT MCUORCH_CXX_PROGRAM)
+    mcuorch_fail("C++ compiler ${MCUORCH_CXX_COMPILER} for target ${MCUORCH_TARGET} not found on PATH (the codegen directory has a mcuorch.cmake: C++ code builds in the target's -cxx image)")
+  endif()
+  set(CMAKE_CXX_COMPILER "${MCUORCH_CXX_PROGRAM}")
+endif()
 if(NOT MCUORCH_LIBC STREQUAL "host")
   set(CMAKE_SYSTEM_NAME Generic)
   set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
