@@ -128,6 +128,7 @@ class Tflmi(CodegenBackend):
     name = "tflmi"
     framework = "tflm"
     Config = TflmConfig
+    needs_cxx = True
     command = "mcuorch-tflmi"
     image_name = "tflm"
 
@@ -138,6 +139,7 @@ class Tflmc(CodegenBackend):
     name = "tflmc"
     framework = "tflm"
     Config = TflmConfig
+    needs_cxx = True
     command = "mcuorch-tflmc"
     image_name = "tflm"
 

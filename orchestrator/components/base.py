@@ -193,6 +193,8 @@ class Backend(StageComponent):
     kind = Kind.BACKEND
     stage = Stage.BUILD
     framework: ClassVar[str] = ""
+    needs_cxx: ClassVar[bool] = False
+    """The generated code is C++: COMPILE runs in the target's C++ toolchain image."""
 
 
 class Platform(StageComponent):

@@ -65,7 +65,10 @@ class Mlif(Platform):
         return {"sw": project.sw}
 
     def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
-        return run.target_component.toolchain_image
+        """The target's toolchain image; `<image>-cxx` (the same plus C++) when the run's
+        backend generates C++ code."""
+        image = run.target_component.toolchain_image
+        return f"{image}-cxx" if run.backend_component.needs_cxx else image
 
     def job(self, ctx: StageContext) -> JobSpec:
         cfg: MlifConfig = ctx.cfg(self.name)
