@@ -15,7 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orchestrator.components.base import ComponentConfig, Kind, StageComponent, Target
+from orchestrator.components.base import (
+    Backend,
+    ComponentConfig,
+    Kind,
+    StageComponent,
+    Target,
+)
 from orchestrator.components.registry import Registry
 from orchestrator.config import (
     build_config,
@@ -65,6 +71,10 @@ class RunSpec:
     @property
     def target_component(self) -> Target:
         return self.components["target"]  # type: ignore[return-value]
+
+    @property
+    def backend_component(self) -> Backend:
+        return self.components["backend"]  # type: ignore[return-value]
 
     @property
     def framework(self) -> str:

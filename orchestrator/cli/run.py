@@ -45,10 +45,12 @@ def _until(value: str) -> Stage:
 
 
 def print_plan(plan: Plan) -> None:
-    """Runs and per-stage job counts (the dry-run output)."""
+    """Runs (with the image of each stage, in stage order) and per-stage job counts (the
+    dry-run output)."""
     stdout.print(f"{len(plan.runs)} runs", highlight=False)
     for run in plan.runs:
-        extra = []
+        jobs = plan.run_jobs.get(run.index, {})
+        extra = ["images=" + ",".join(jobs[stage].image for stage in Stage.jobs() if stage in jobs)]
         if run.features:
             extra.append("features=" + ",".join(run.features))
         if run.config:

@@ -67,7 +67,7 @@ class Mlif(Platform):
     def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
         """The target's toolchain image; its `-cxx` child when the backend generates C++."""
         image = run.target_component.toolchain_image
-        return f"{image}-cxx" if getattr(run.components["backend"], "needs_cxx", False) else image
+        return f"{image}-cxx" if run.backend_component.needs_cxx else image
 
     def job(self, ctx: StageContext) -> JobSpec:
         cfg: MlifConfig = ctx.cfg(self.name)

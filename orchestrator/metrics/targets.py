@@ -100,7 +100,8 @@ class TargetSpec(BaseModel):
     name: str
     description: str
     compiler: str
-    cxx_compiler: str | None = None  # for C++ model code (backends that need it)
+    cxx_compiler: str | None = None
+    """The C++ compiler, used when the generated code is C++ (it brings a mcuorch.cmake)."""
     libc: Literal["picolibc", "host"]
     platform: Literal["semihost", "htif", "etiss", "pk"] = "semihost"
     """How the program reaches its simulator: Arm/RISC-V semihosting, Spike's HTIF, ETISS's

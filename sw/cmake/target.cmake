@@ -1,6 +1,8 @@
 # Reads sw/targets/<MCUORCH_TARGET>.json: the single source of per-target facts (compiler, flags,
 # memory map, stack size, simulator board). The host reads the same files with pydantic.
-# Must be included before project() because it selects the compiler.
+# Must be included before project() because it selects the compilers: the C compiler always,
+# the C++ compiler (`cxx_compiler`) when the generated code brings a mcuorch.cmake
+# (MCUORCH_CXX, see sw/README.md, "C++ code").
 
 function(mcuorch_fail message)
   # One line the compile script can lift into its own `error:` message.

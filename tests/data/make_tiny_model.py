@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the tiny test model's weights (codegen_tiny/tiny_weights.h) and its golden vectors
-(golden_tiny/). The reference below re-implements TFLite's integer requantization in plain
+"""Writes the tiny test model's weights (codegen_tiny/tiny_weights.h, and the same file for its
+C++ version codegen_tiny_cxx/) and its golden vectors (golden_tiny/). The reference below re-implements TFLite's integer requantization in plain
 Python integers, independently of the C code in codegen_tiny/model.c, so a passing exact
 validation on a target shows that the target computed what TFLite's arithmetic prescribes.
 
@@ -100,7 +100,8 @@ def main() -> None:
         c_array("int32_t", "B2", b2),
         "\n#endif\n",
     ]
-    (HERE / "codegen_tiny" / "tiny_weights.h").write_text("".join(header))
+    for codegen in ("codegen_tiny", "codegen_tiny_cxx"):
+        (HERE / codegen / "tiny_weights.h").write_text("".join(header))
 
     golden = HERE / "golden_tiny"
     golden.mkdir(exist_ok=True)

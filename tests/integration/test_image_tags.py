@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -140,3 +141,25 @@ def test_closure_orders_parents_first(env: Environment, recipes: Path) -> None:
     order = [i.name for i in images.closure(["qemu"])]
     assert order.index("base") < order.index("buildtools") < order.index("host") < order.index("qemu")
     assert "gnu-arm" not in order
+
+
+@pytest.mark.parametrize("env_name", ["default", "tumeda"])
+def test_dpkg_filters_are_files_dpkg_reads(env_name: str) -> None:
+    """dpkg ignores configuration files whose names have other characters than letters,
+    digits, `_` and `-` (a `+` in a package name would silently disable its filters)."""
+    images = resolve_images(load_environment(env_name), client=None, namespace="mcuorch")
+    seen = 0
+    for image in images.images.values():
+        for name in re.findall(r"/etc/dpkg/dpkg\.cfg\.d/(\S+)", image.dockerfile):
+            assert re.fullmatch(r"[A-Za-z0-9_-]+", name), (image.name, name)
+            seen += 1
+    assert seen >= 2  # gnu-riscv and gnu-arm filter their packages
+
+
+def test_arm_cxx_keeps_only_the_multilibs_it_names() -> None:
+    image = resolve_images(load_environment("tumeda"), client=None, namespace="mcuorch").get("gnu-arm-cxx")
+    text = image.dockerfile
+    assert text.index("path-exclude=") < text.index("path-include=")
+    for multilib in ("thumb/v7-m/nofp", "thumb/v7e-m+fp/hard", "thumb/v8-m.main+dp/hard"):
+        assert f"'/usr/lib/picolibc/arm-none-eabi/lib/{multilib}/lib*'" in text
+        assert f"'/usr/include/newlib/c++/*/arm-none-eabi/{multilib}/*'" in text

@@ -69,6 +69,9 @@ def test_tumeda_dry_run(models: None, mcuorch_home: Path, capsys: pytest.Capture
     assert code == 0
     assert out.splitlines()[0] == "8 runs"
     assert out.splitlines()[-1] == "jobs: LOAD 2, BUILD 4, COMPILE 8, RUN 8"
+    # each run with the images of its stages: C++ code compiles in the -cxx toolchain image
+    assert "  aww  tflite  tflmi  mlif  host_x86  images=tflite,tflm,host-cxx,host " in out
+    assert "  aww  tflite  tvmaot  mlif  etiss_pulpino  images=tflite,tvm,gnu-riscv,etiss " in out
     assert not mcuorch_home.exists()  # a dry run writes nothing
 
 

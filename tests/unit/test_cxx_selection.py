@@ -1,24 +1,56 @@
-"""C++ model code (tflmi) compiles in the target's `-cxx` toolchain image; C code keeps the C one."""
+"""C++ backends compile in the target's -cxx toolchain image, C backends in the C one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from orchestrator.components.base import Kind, Stage
 from orchestrator.components.registry import builtin_registry
 from orchestrator.environment import load_environment
 from orchestrator.matrix import MatrixBuilder, MatrixRequest
+from orchestrator.paths import project_paths
+from orchestrator.plan import Planner
 
-TARGETS = {"riscv_qemu": "gnu-riscv", "spike": "gnu-riscv", "etiss_pulpino": "gnu-riscv",
-           "mps2_an386": "gnu-arm", "mps3_an547": "gnu-arm", "mps2_an385": "gnu-arm", "host_x86": "host"}
+CXX_IMAGES = {
+    "riscv_qemu": "gnu-riscv-cxx", "spike": "gnu-riscv-cxx", "etiss_pulpino": "gnu-riscv-cxx",
+    "mps2_an386": "gnu-arm-cxx", "mps3_an547": "gnu-arm-cxx", "mps2_an385": "gnu-arm-cxx",
+    "host_x86": "host-cxx",
+}
+C_IMAGES = {target: image.removesuffix("-cxx") for target, image in CXX_IMAGES.items()}
 
 
-@pytest.mark.parametrize("backend", ["tflmi", "tvmaot"])
-def test_compile_image_follows_the_backends_language(backend: str) -> None:
+def compile_images(backend: str) -> dict[str, str]:
+    """Target -> image of the COMPILE job, planned with the fake image identities."""
     env = load_environment("tumeda")
     runs = MatrixBuilder(env, builtin_registry()).expand(
-        MatrixRequest(models=["sine_model"], backends=[backend], targets=list(TARGETS)))
-    for run in runs:
-        image = run.components["platform"].image(run, run.configs)
-        expected = TARGETS[run.target] + ("-cxx" if backend == "tflmi" else "")
-        assert image == expected, run.target
-        assert expected in env.images, expected  # the environment can build it
+        MatrixRequest(models=["aww"], backends=[backend], targets=list(CXX_IMAGES)))
+    plan = Planner(project_paths()).plan(runs, identity=lambda name: f"image:{name}", until=Stage.COMPILE)
+    images = {}
+    for run in plan.runs:
+        job = plan.run_jobs[run.index][Stage.COMPILE]
+        assert job.key_inputs.image == f"image:{job.image}"  # the image enters the COMPILE key
+        images[run.target] = job.image
+    return images
+
+
+@pytest.mark.parametrize("backend", ["tflmi"])
+def test_tflm_runs_compile_in_the_cxx_images(backend: str, models: Path) -> None:
+    assert compile_images(backend) == CXX_IMAGES
+
+
+def test_tvmaot_runs_keep_the_c_images(models: Path) -> None:
+    assert compile_images("tvmaot") == C_IMAGES
+
+
+def test_only_the_tflm_backends_need_cxx() -> None:
+    registry = builtin_registry()
+    needs = {name for name in registry.names(Kind.BACKEND) if registry.get(Kind.BACKEND, name).needs_cxx}
+    assert needs == {"tflmi", "tflmc"}
+
+
+def test_tumeda_declares_every_cxx_image_on_its_c_parent() -> None:
+    env = load_environment("tumeda")
+    for image in set(CXX_IMAGES.values()):
+        assert env.images[image].parent == image.removesuffix("-cxx")
