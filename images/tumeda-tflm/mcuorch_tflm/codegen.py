@@ -165,7 +165,7 @@ file(STRINGS "${{tflm_root}}/sources.txt" tflm_sources)
 list(TRANSFORM tflm_sources PREPEND "${{tflm_root}}/")
 add_library(tflm STATIC ${{tflm_sources}})
 mcuorch_target_flags(tflm)
-target_compile_options(tflm PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${{MCUORCH_CXX_FLAGS}}> -w)
+target_compile_options(tflm PRIVATE -w)
 target_include_directories(tflm PUBLIC "${{tflm_root}}" "${{tflm_root}}/third_party/flatbuffers/include"
   "${{tflm_root}}/third_party/gemmlowp" "${{tflm_root}}/third_party/ruy")
 target_compile_definitions(tflm PUBLIC TF_LITE_STATIC_MEMORY TF_LITE_DISABLE_X86_NEON
@@ -184,7 +184,6 @@ elseif(tflm_nn STREQUAL "muriscv_nn")
     "${{tflm_root}}/third_party/muriscv_nn/Include" "${{tflm_root}}/third_party/cmsis")
 endif()
 target_sources(app PRIVATE "${{CMAKE_CURRENT_LIST_DIR}}/tflm_model.cc" "${{CMAKE_CURRENT_LIST_DIR}}/model_data.cc")
-target_compile_options(app PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${{MCUORCH_CXX_FLAGS}}>)
 target_link_libraries(app PRIVATE tflm)
 """
 
