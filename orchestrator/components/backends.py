@@ -19,7 +19,6 @@ from orchestrator.components.base import (
     StageContext,
     setting,
 )
-
 from orchestrator.components.targets import RiscvTarget
 from orchestrator.errors import ConfigError
 

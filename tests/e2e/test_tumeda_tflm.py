@@ -5,23 +5,14 @@ reference kernels (the golden outputs), beside our own tvmaot in the same sessio
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_default_environment import last_report, labelled_containers, mcuorch
+from tests.e2e.test_tumeda_environment import home  # noqa: F401  (the source-cache home fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    mirror = os.environ.get("MCUORCH_SOURCES_FROM")
-    fetched = mcuorch(home, "sources", "fetch", "--env", "tumeda", *(["--from", mirror] if mirror else []))
-    assert fetched.returncode == 0, fetched.stderr
-    return home
 
 
 @pytest.fixture(scope="module")

@@ -196,10 +196,9 @@ def runtime_files(index: dict, p: Plan) -> list[str]:
     return files + list(tree.get("nn_sources", []))
 
 
-def copy_runtime(tflm_dir: Path, p: Plan, index: dict, out: Path) -> int:
+def copy_runtime(tflm_dir: Path, sources: list[str], p: Plan, out: Path) -> int:
     """Headers and licences of the tree, plus the sources this model compiles; returns bytes."""
     src_root = tflm_dir / TREE_OF_KERNELS[p.kernels]
-    sources = runtime_files(index, p)
     wanted = set(sources)
     total = 0
     for path in sorted(src_root.rglob("*")):
@@ -222,8 +221,9 @@ def write(out: Path, model: bytes, meta: dict, p: Plan, index: dict, tflm_dir: P
     (out / "tflm_model.cc").write_text(wrapper_source(p))
     (out / "model_data.cc").write_text(model_data_source(model))
     (out / "mcuorch.cmake").write_text(cmake_hook(p))
-    runtime_bytes = copy_runtime(tflm_dir, p, index, out / "tflm")
+    sources = runtime_files(index, p)
+    runtime_bytes = copy_runtime(tflm_dir, sources, p, out / "tflm")
     summary = {"kernels": p.kernels, "ops": [op for op, _ in p.ops], "arena_bytes": p.arena_bytes,
-               "runtime_sources": len(runtime_files(index, p)), "runtime_bytes": runtime_bytes}
+               "runtime_sources": len(sources), "runtime_bytes": runtime_bytes}
     (out / "tflm.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
