@@ -24,6 +24,38 @@ LABEL_IMAGE = "mcuorch.image"
 LABEL_OWNER = "mcuorch.owner"
 
 
+class ContainerSummary(BaseModel):
+    """One row of the engine's container list: what gc and cleanup need, without an inspect."""
+
+    id: str
+    labels: dict[str, str]
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def labelled_containers(client: docker.DockerClient, labels: list[str]) -> list[ContainerSummary]:
+    """Containers (running or not) carrying every one of `labels` (`key` or `key=value`).
+
+    One list call and no inspect per container: the SDK's `containers.list` inspects each
+    row, and a container removed between the two calls makes it raise NotFound, which turned
+    "wait until every container is gone" into "give up early"."""
+    rows = client.api.containers(all=True, filters={"label": labels})
+    return [ContainerSummary(id=row["Id"], labels=row.get("Labels") or {}) for row in rows]
+
+
+def force_remove(client: docker.DockerClient, container_id: str) -> None:
+    """Force-remove by id; a container already gone, or being removed, is fine."""
+    try:
+        client.api.remove_container(container_id, force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if "already in progress" not in str(exc):
+            raise
+
+
 def _start_ticks(pid: int) -> str | None:
     """The process's start time (clock ticks since boot) so a reused PID is not mistaken."""
     try:
@@ -63,16 +95,13 @@ def collect_garbage(client: docker.DockerClient, *, everything: bool = False,
                     dry_run: bool = False) -> GarbageReport:
     """Remove mcuorch containers whose owning process is gone (all of them with `everything`)."""
     removed, kept = [], []
-    for container in client.containers.list(all=True, filters={"label": LABEL_SESSION}):
-        labels = container.labels or {}
+    for container in labelled_containers(client, [LABEL_SESSION]):
+        labels = container.labels
         alive = owner_alive(labels.get(LABEL_OWNER))
         describe = f"{container.short_id} ({labels.get(LABEL_IMAGE, '?')}, session {labels.get(LABEL_SESSION)})"
         if alive is False or everything:
             if not dry_run:
-                try:
-                    container.remove(force=True)
-                except docker.errors.NotFound:
-                    pass
+                force_remove(client, container.id)
             removed.append(describe)
         else:
             kept.append(describe)

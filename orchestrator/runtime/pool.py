@@ -30,6 +30,8 @@ from orchestrator.runtime.owners import (
     LABEL_IMAGE,
     LABEL_OWNER,
     LABEL_SESSION,
+    force_remove,
+    labelled_containers,
 )
 
 POLL_SEC = 0.05
@@ -100,9 +102,8 @@ def remove_container(container: Any) -> None:
 def _remove_all(client: docker.DockerClient, session_id: str, owner: str) -> None:
     """Last-resort cleanup (garbage-collected pool, interpreter exit)."""
     try:
-        for container in client.containers.list(
-                all=True, filters={"label": [f"{LABEL_SESSION}={session_id}", f"{LABEL_OWNER}={owner}"]}):
-            container.remove(force=True)
+        for container in labelled_containers(client, [f"{LABEL_SESSION}={session_id}", f"{LABEL_OWNER}={owner}"]):
+            force_remove(client, container.id)
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         pass
 
@@ -184,17 +185,17 @@ class ContainerPool:
         for lease in leases:
             remove_container(lease.container)
         self._finalizer()
-        filters = {"label": [f"{LABEL_SESSION}={self.session_id}", f"{LABEL_OWNER}={self.owner}"]}
+        labels = [f"{LABEL_SESSION}={self.session_id}", f"{LABEL_OWNER}={self.owner}"]
         deadline = time.monotonic() + REMOVAL_WAIT_SEC
         while time.monotonic() < deadline:
             try:
-                left = self.client.containers.list(all=True, filters=filters)
+                left = labelled_containers(self.client, labels)
+                if not left:
+                    return
+                for container in left:
+                    force_remove(self.client, container.id)
             except (docker.errors.DockerException, requests.exceptions.RequestException):
-                return
-            if not left:
-                return
-            for container in left:
-                remove_container(container)
+                pass  # the engine is restarting or gone: ask again until the deadline
             time.sleep(POLL_SEC)
 
     def _create(self, key: PoolKey, image: ImageRef) -> Any:

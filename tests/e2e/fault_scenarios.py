@@ -1,8 +1,7 @@
 """Faults a user meets, each reproduced for real (real engine, real runs): what mcuorch said,
 its exit code, whether finished results were kept, and whether containers were left behind.
 
-benchmarks/faults.py
-prints the observations as a table (the pytest fault suite over them is not in yet).
+tests/e2e/test_faults.py judges them; benchmarks/faults.py prints them as a table.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 HANG = Path(__file__).resolve().parent / "default"
+FREE_KB = 200
+"""Space left under the home in the disk-full scenario: enough to start, not to finish."""
 
 
 @dataclass
@@ -129,13 +130,19 @@ def corrupted_cache_entry(home: Path) -> Observed:
 
 
 def disk_full(home: Path) -> Observed:
-    """The home on a 3 MB tmpfs: the job store fills up during the run."""
+    """The home on a small tmpfs filled up to its last FREE_KB: the job store runs out of space
+    during the run, whatever the size of the runs' outputs."""
     small = Path(tempfile.mkdtemp(prefix="mcuorch-full-"))
-    mount = ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(small)]
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(small)]
     if os.geteuid() != 0:
         mount = ["sudo", "-n", *mount]
     subprocess.run(mount, check=True)
     try:
+        if os.geteuid() != 0:
+            subprocess.run(["sudo", "-n", "chown", f"{os.getuid()}:{os.getgid()}", str(small)], check=True)
+        free = shutil.disk_usage(small).free
+        with open(small / "filler", "wb") as filler:
+            filler.write(b"\0" * max(0, free - FREE_KB * 1024))
         proc = _run(small, "run", "sine_model", "aww", "-t", "riscv_qemu")
         observed = _observe("disk full under the home", small, proc)
     finally:
@@ -167,7 +174,8 @@ def _hang_run(home: Path, act: Callable[[subprocess.Popen[str], str], None], *ex
 
 def _running_hang(ids: list[str]) -> str | None:
     for cid in ids:
-        top = subprocess.run(["docker", "top", cid, "-eo", "args"], capture_output=True, text=True).stdout
+        # plain `docker top`: engines differ in which `ps` options they accept
+        top = subprocess.run(["docker", "top", cid], capture_output=True, text=True).stdout
         if "qemu-system" in top:
             return cid
     return None
@@ -189,7 +197,14 @@ def interrupted(home: Path) -> Observed:
                     finished=lambda rows: len(rows) == 2 and all(r["Validation"] or r["Incomplete"] for r in rows))
 
 
+def engine_unreachable(home: Path) -> Observed:
+    """DOCKER_HOST names a socket nobody listens on (an engine that is down or elsewhere)."""
+    gone = home / "no-engine.sock"
+    return _observe("Docker engine unreachable", home,
+                    _run(home, "run", "sine_model", "-t", "riscv_qemu", extra={"DOCKER_HOST": f"unix://{gone}"}))
+
+
 SCENARIOS: list[Callable[[Path], Observed]] = [
-    unknown_backend, malformed_config, broken_environment_file, corrupt_model, label_escape,
+    unknown_backend, malformed_config, broken_environment_file, corrupt_model, label_escape, engine_unreachable,
     corrupted_cache_entry, disk_full, killed_container, interrupted,
 ]

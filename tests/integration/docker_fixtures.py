@@ -27,7 +27,7 @@ from orchestrator.images.build import ImageBuilder
 from orchestrator.images.engine import connect
 from orchestrator.images.progress import PlainProgress
 from orchestrator.images.tags import ImageSet, resolve_images
-from orchestrator.runtime.owners import LABEL_SESSION
+from orchestrator.runtime.owners import LABEL_SESSION, labelled_containers
 
 __all__ = [
     "base_image",
@@ -52,8 +52,7 @@ def require_engine() -> docker.DockerClient:
 
 def leftover_containers(client: docker.DockerClient, session_id: str) -> list[str]:
     """IDs of containers still labelled with `session_id` (should always be empty)."""
-    found = client.containers.list(all=True, filters={"label": f"{LABEL_SESSION}={session_id}"})
-    return [c.short_id for c in found]
+    return [c.short_id for c in labelled_containers(client, [f"{LABEL_SESSION}={session_id}"])]
 
 
 @pytest.fixture(scope="session")
