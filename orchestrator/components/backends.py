@@ -119,7 +119,8 @@ class TvmRt(CodegenBackend):
 
 
 class TflmConfig(StageConfig):
-    arena_size: int | None = setting(None, gt=0, description="tensor arena bytes (None: measured from the model)")
+    arena_size: int | None = setting(None, gt=0, description="tflmi's tensor arena bytes (None: measured "
+                                     "from the model); tflmc plans its own and refuses it")
     kernels: Literal["reference", "cmsisnn", "muriscvnn"] = setting(
         "reference", description="TFLite-Micro's reference kernels, or its CMSIS-NN kernels over CMSIS-NN "
         "(Arm DSP/MVE where the core has them, portable C elsewhere) or over muRISCV-NN (RISC-V)")
@@ -150,17 +151,19 @@ class Tflmi(TflmBackend):
 
 
 class Tflmc(TflmBackend):
-    """TFLite-Micro compiler (tflite_micro_compiler's offline pre-interpretation)."""
+    """TFLite-Micro compiler: tflite_micro_compiler's offline pre-interpretation (ported to the
+    pinned TFLite-Micro by the image's patch), so the target links kernels but no interpreter."""
 
     name = "tflmc"
     command = "mcuorch-tflmc"
-    description = "tflite_micro_compiler (not available: see check_run)"
+    description = "tflite_micro_compiler: TFLite-Micro kernels, set up at build time, no interpreter"
 
     def check_run(self, run: RunSpec) -> None:
-        raise ConfigError(
-            "backend tflmc is not available: the pinned tflite_micro_compiler (6034a24) is written against "
-            "the 2020 TFLite-Micro API (AllOpsResolver, MicroErrorReporter, node_and_registration), which "
-            "the pinned TFLite-Micro (19aaea85) no longer has; use tflmi")
+        super().check_run(run)
+        cfg: TflmConfig = run.configs[self.name]  # type: ignore[assignment]
+        if cfg.arena_size is not None:
+            raise ConfigError("tflmc.arena_size cannot be set: tflite_micro_compiler plans the arena itself "
+                              "(its size is the report's Arena Size); the key sizes tflmi's arena")
 
 
 ALL = [TvmAot, TvmAotPlus, TvmRt, Tflmi, Tflmc]

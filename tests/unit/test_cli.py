@@ -76,7 +76,10 @@ def test_tumeda_dry_run(models: None, mcuorch_home: Path, capsys: pytest.Capture
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["-b", "tflmc", "-t", "spike"], "error: backend tflmc is not available: the pinned tflite_micro_compiler"),
+    (["-b", "tflmc", "-t", "spike", "-c", "tflmc.arena_size=65536"],
+     "error: tflmc.arena_size cannot be set: tflite_micro_compiler plans the arena itself"),
+    (["-b", "tflmc", "-t", "mps3_an547", "-f", "muriscvnn"],
+     "error: tflmc.kernels=muriscvnn needs a RISC-V target, not mps3_an547 (use cmsisnn on Arm)"),
     (["-b", "tflmi", "-t", "mps2_an386", "-f", "muriscvnn"],
      "error: tflmi.kernels=muriscvnn needs a RISC-V target, not mps2_an386 (use cmsisnn on Arm)"),
 ])

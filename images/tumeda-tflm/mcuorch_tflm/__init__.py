@@ -1,1 +1,1 @@
-"""TFLite-Micro backend (tflmi): the image-side code generator."""
+"""TFLite-Micro backends (tflmi, tflmc): the image-side code generators."""
