@@ -22,13 +22,14 @@ from orchestrator.components.registry import Registry, default_registry
 from orchestrator.environment import Environment, load_environment
 from orchestrator.errors import ConfigError
 from orchestrator.executor import JobExecutor
-from orchestrator.matrix import MatrixBuilder, MatrixRequest, RunSpec
+from orchestrator.matrix import MatrixBuilder, MatrixRequest
 from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.paths import home_paths, project_paths
 from orchestrator.plan import Plan, PlannedJob, Planner
 from orchestrator.progress import LogStreamer, make_progress
 from orchestrator.report import build_report, export_report, write_html_reports
 from orchestrator.results import RunResult, run_results
+from orchestrator.runspec import RunSpec
 from orchestrator.runtime.base import ImageRef, Runtime
 from orchestrator.runtime.select import create_runtime, image_refs
 from orchestrator.scheduler import Scheduler
