@@ -58,8 +58,29 @@ class CollectError(JobError):
     """A finished job whose outputs say the run failed (e.g. the program's exit code)."""
 
 
+class ImageMissingError(JobError):
+    """An image that existed when the session started is gone (removed by hand or a prune)."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(f"image {tag} is missing (removed during the session?); run the command again, "
+                         "missing images are rebuilt")
+        self.tag = tag
+
+
 class RuntimeUnavailableError(UserError):
     """The selected runtime cannot be used here (e.g. no Docker engine reachable)."""
+
+
+class EngineLostError(McuorchError):
+    """The Docker engine stopped answering mid-session (daemon stopped, socket gone): the
+    session stops starting jobs, keeps what finished and exits 3, so scripts can tell "come
+    back and resume" from a failing run (1) or a user mistake (2)."""
+
+    exit_code = 3
+
+    def __init__(self, address: str, message: str | None = None) -> None:
+        super().__init__(message or f"lost the Docker engine at {address}")
+        self.address = address
 
 
 class Cancelled(McuorchError):

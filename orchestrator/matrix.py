@@ -1,4 +1,5 @@
-"""The benchmark matrix: what the user asked for (`MatrixRequest`) → checked runs (`RunSpec`).
+"""The benchmark matrix: what the user asked for (`MatrixRequest`) → checked runs (`RunSpec`,
+defined in `orchestrator.runspec` and re-exported here for code that imports it from here).
 
 MLonMCU's semantics: the session is the product models × backends × targets × feature sets ×
 config sets. `-f` features and `-c` configs apply to every run; each `--feature-gen` /
@@ -9,18 +10,14 @@ value is checked against the environment before anything runs.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from orchestrator.components.base import (
-    Backend,
     ComponentConfig,
     Kind,
     StageComponent,
-    Target,
 )
 from orchestrator.components.registry import Registry
 from orchestrator.config import (
@@ -32,7 +29,10 @@ from orchestrator.config import (
 )
 from orchestrator.environment import Environment
 from orchestrator.errors import ConfigError
-from orchestrator.models import ModelRef, resolve_model
+from orchestrator.models import resolve_model
+from orchestrator.runspec import RunSpec
+
+__all__ = ["MatrixBuilder", "MatrixRequest", "RunSpec"]
 
 NONE_MARK = "_"
 
@@ -50,42 +50,6 @@ class MatrixRequest(BaseModel):
     feature_gen: list[list[str]] = Field(default_factory=list)
     config_gen: list[list[str]] = Field(default_factory=list)
     postprocesses: list[str] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One checked run: names, component instances and their effective config."""
-
-    index: int
-    model: ModelRef
-    frontend: str
-    backend: str
-    platform: str
-    target: str
-    features: tuple[str, ...]
-    config: Mapping[str, Any]
-    """The explicitly set `component.key` values of this run (the report's `Config`)."""
-    configs: Mapping[str, ComponentConfig] = field(repr=False)
-    components: Mapping[str, StageComponent] = field(repr=False)
-
-    @property
-    def target_component(self) -> Target:
-        return self.components["target"]  # type: ignore[return-value]
-
-    @property
-    def backend_component(self) -> Backend:
-        return self.components["backend"]  # type: ignore[return-value]
-
-    @property
-    def framework(self) -> str:
-        backend = self.components["backend"]
-        return getattr(backend, "framework", "") or self.backend
-
-    def identity(self) -> dict[str, Any]:
-        """What distinguishes this run (used to match runs across sessions)."""
-        return {"model": self.model.name, "frontend": self.frontend, "backend": self.backend,
-                "platform": self.platform, "target": self.target, "features": list(self.features),
-                "config": dict(self.config)}
 
 
 def _check_names(kind: Kind, names: list[str], env: Environment, registry: Registry) -> None:

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from orchestrator.components.base import Stage, StageComponent
 from orchestrator.digest import canonical_json, digest_paths, sha256_text
-from orchestrator.matrix import RunSpec
 from orchestrator.paths import ProjectPaths
+from orchestrator.runspec import RunSpec
 
 SCHEMA_VERSION = 1
 

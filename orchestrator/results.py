@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.components.base import Metric, Stage
-from orchestrator.matrix import RunSpec
 from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.plan import Plan
+from orchestrator.runspec import RunSpec
 
 
 @dataclass

@@ -20,15 +20,16 @@ from rich.console import Console
 from orchestrator.components.base import ComponentConfig, Kind, Stage
 from orchestrator.components.registry import Registry, default_registry
 from orchestrator.environment import Environment, load_environment
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, EngineLostError, ImageMissingError
 from orchestrator.executor import JobExecutor
-from orchestrator.matrix import MatrixBuilder, MatrixRequest, RunSpec
+from orchestrator.matrix import MatrixBuilder, MatrixRequest
 from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.paths import home_paths, project_paths
 from orchestrator.plan import Plan, PlannedJob, Planner
 from orchestrator.progress import LogStreamer, make_progress
 from orchestrator.report import build_report, export_report, write_html_reports
 from orchestrator.results import RunResult, run_results
+from orchestrator.runspec import RunSpec
 from orchestrator.runtime.base import ImageRef, Runtime
 from orchestrator.runtime.select import create_runtime, image_refs
 from orchestrator.scheduler import Scheduler
@@ -80,6 +81,15 @@ def apply_postprocesses(df: pd.DataFrame, postprocesses: list[tuple[str, Compone
 
 
 @dataclass
+class Scheduled:
+    """What the scheduler left: every job's outcome and the session-level faults it met."""
+
+    outcomes: dict[str, JobOutcome]
+    engine_lost: EngineLostError | None = None
+    image_missing: ImageMissingError | None = None
+
+
+@dataclass
 class SessionOptions:
     env: str | None
     request: MatrixRequest
@@ -101,12 +111,23 @@ class SessionResult:
     results: list[RunResult]
     report_files: list[Path]
     cancelled: bool
+    engine_lost: EngineLostError | None = None
+    """The Docker engine went away mid-session: the runs not finished are Incomplete."""
+    image_missing: ImageMissingError | None = None
+    """An image was removed mid-session: the runs that needed it are Incomplete."""
+
+    @property
+    def finished_runs(self) -> int:
+        """Runs with a result (validated or failing), i.e. not Incomplete."""
+        return sum(not r.incomplete for r in self.results)
 
     @property
     def exit_code(self) -> int:
+        if self.engine_lost is not None:
+            return EngineLostError.exit_code
         if self.cancelled:
             return 130
-        return 1 if any(r.failing for r in self.results) else 0
+        return 1 if self.image_missing is not None or any(r.failing for r in self.results) else 0
 
 
 def options_from_session(record: SessionRecord, **overrides: object) -> SessionOptions:
@@ -142,7 +163,7 @@ class SessionRunner:
                            request=options.request, until=options.until.value, runtime=options.runtime,
                            label=options.label, parallel=options.parallel)
         if resume is not None:
-            record = resume.model_copy(update={"status": "running", "finished": None})
+            record = resume.model_copy(update={"status": "running", "finished": None, "engine_lost": None})
         else:
             record = self.sessions.create(spec)
         refs = image_refs(options.runtime, prepared.env, names)
@@ -150,13 +171,13 @@ class SessionRunner:
         try:
             runtime.prepare(list(refs.values()))
             plan = planner.plan(prepared.runs, identity=lambda n: runtime.image_identity(refs[n]), until=options.until)
-            outcomes = self._schedule(plan, runtime, refs, record, options, cancel)
+            scheduled = self._schedule(plan, runtime, refs, record, options, cancel)
         finally:
             runtime.close()
-        return self._finish(record, prepared, plan, outcomes, options, cancel.is_set())
+        return self._finish(record, prepared, plan, scheduled, options, cancel.is_set())
 
     def _schedule(self, plan: Plan, runtime: Runtime, refs: dict[str, ImageRef], record: SessionRecord,
-                  options: SessionOptions, cancel: threading.Event) -> dict[str, JobOutcome]:
+                  options: SessionOptions, cancel: threading.Event) -> Scheduled:
         progress = make_progress(plan, self.console, options.quiet)
         streamer = LogStreamer(self.console) if options.verbose else None
 
@@ -172,14 +193,17 @@ class SessionRunner:
         executor = JobExecutor(store=self.store, runtime=runtime, images=refs, project=self.project,
                                session_id=record.id, failed_dir=self.sessions.path(record.id) / "failed",
                                rerun=options.rerun, on_start=started)
+        scheduler = Scheduler(executor, parallel=options.parallel, on_finish=finished)
         progress.start()
         try:
-            return Scheduler(executor, parallel=options.parallel, on_finish=finished).run(plan, cancel)
+            outcomes = scheduler.run(plan, cancel)
         finally:
             progress.stop()
+        return Scheduled(outcomes=outcomes, engine_lost=scheduler.engine_lost, image_missing=scheduler.image_missing)
 
-    def _finish(self, record: SessionRecord, prepared: Prepared, plan: Plan, outcomes: dict[str, JobOutcome],
+    def _finish(self, record: SessionRecord, prepared: Prepared, plan: Plan, scheduled: Scheduled,
                 options: SessionOptions, cancelled: bool) -> SessionResult:
+        outcomes, engine_lost = scheduled.outcomes, scheduled.engine_lost
         results = run_results(plan, outcomes)
         pins = {run.index: image_source_pins(prepared.env, [job.image for job in plan.run_jobs[run.index].values()])
                 for run in plan.runs}
@@ -192,13 +216,16 @@ class SessionRunner:
                                          self.home.results / f"{options.label or record.id}.html"],
                                     title=f"mcuorch session {record.id}" + (f" ({options.label})" if options.label else ""))
         counts = Counter(o.status.value for o in outcomes.values())
-        status = "incomplete" if cancelled else "failing" if any(r.failing for r in results) else "done"
+        unfinished = cancelled or engine_lost is not None or any(r.incomplete for r in results)
+        status = "incomplete" if unfinished else "failing" if any(r.failing for r in results) else "done"
         record = record.model_copy(update={
             "finished": time.time(), "status": status,
+            "engine_lost": engine_lost.address if engine_lost is not None else None,
             "counts": {s.value: counts.get(s.value, 0) for s in JobStatus},
             "runs": [RunRecord(index=r.run.index, identity=r.run.identity(), jobs=r.keys, failing=r.failing,
                                incomplete=r.incomplete, reason=r.reason) for r in results],
         })
         self.sessions.save(record)
-        return SessionResult(record=record, report=df, results=results, report_files=files, cancelled=cancelled)
+        return SessionResult(record=record, report=df, results=results, report_files=files, cancelled=cancelled,
+                             engine_lost=engine_lost, image_missing=scheduled.image_missing)
 

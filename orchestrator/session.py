@@ -57,6 +57,9 @@ class SessionRecord(BaseModel):
     runs: list[RunRecord] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
     """How many jobs were executed, cached, failed, skipped, cancelled."""
+    engine_lost: str | None = None
+    """The address of a Docker engine that went away mid-session (its unfinished runs are
+    Incomplete; `mcuorch run --resume ID` finishes them)."""
 
 
 def new_session_id() -> str:

@@ -14,7 +14,7 @@ from orchestrator.cli.argv import split_group
 from orchestrator.cli.console import stderr, stdout
 from orchestrator.cli.signals import cancel_on_signals
 from orchestrator.components.base import Stage
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, EngineLostError
 from orchestrator.matrix import MatrixRequest
 from orchestrator.paths import home_paths
 from orchestrator.plan import Plan
@@ -113,6 +113,12 @@ def run(
     with cancel_on_signals(cancel):
         result = SessionRunner(stderr).run(options, cancel, resume=resumed, prepared=prepared)
     print_report(result.report, stdout, shaped=bool(options.request.postprocesses))
+    if result.engine_lost is not None:  # one line (exit 3) in place of the summary
+        address = result.engine_lost.address
+        raise EngineLostError(address, f"lost the Docker engine at {address}; {result.finished_runs} finished "
+                                       f"run(s) kept; when the engine is back: mcuorch run --resume {result.record.id}")
+    if result.image_missing is not None:
+        raise result.image_missing
     counts = result.record.counts
     failing = sum(r.failing for r in result.results)
     status = "interrupted: partial report" if result.cancelled else f"{failing} failing" if failing else "ok"

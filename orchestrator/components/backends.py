@@ -23,7 +23,7 @@ from orchestrator.components.targets import RiscvTarget
 from orchestrator.errors import ConfigError
 
 if TYPE_CHECKING:
-    from orchestrator.matrix import RunSpec
+    from orchestrator.runspec import RunSpec
 
 
 class CodegenBackend(Backend):

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.paths import ProjectPaths
 
 if TYPE_CHECKING:
-    from orchestrator.matrix import RunSpec
+    from orchestrator.runspec import RunSpec
 
 Metric = float | int | str | bool
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from orchestrator.components.base import ComponentConfig, Frontend, JobSpec, StageConfig, StageContext, setting
 
 if TYPE_CHECKING:
-    from orchestrator.matrix import RunSpec
+    from orchestrator.runspec import RunSpec
 
 
 class TfliteConfig(StageConfig):

@@ -27,7 +27,7 @@ from orchestrator.components.base import (
 from orchestrator.paths import ProjectPaths, home_paths
 
 if TYPE_CHECKING:
-    from orchestrator.matrix import RunSpec
+    from orchestrator.runspec import RunSpec
 
 
 def _level_text(value: object) -> object:

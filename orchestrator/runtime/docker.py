@@ -19,6 +19,8 @@ Correctness does not depend on the reuse:
   stays usable. If that fails the container is removed.
 - Containers are labelled (session, environment, image, owner pid/host) and removed on
   `close()`; `collect_garbage()` (`mcuorch gc`) removes those whose owner process is gone.
+- An engine that stops answering mid-session (a failed connection, then a failed ping) is an
+  `EngineLostError` naming its address; an image removed mid-session is an `ImageMissingError`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import requests.exceptions
 from orchestrator.environment import Environment
 from orchestrator.errors import JobError, McuorchError
 from orchestrator.images.build import ImageBuilder
-from orchestrator.images.engine import connect, image_exists
+from orchestrator.images.engine import connect, image_exists, lost_engine
 from orchestrator.images.progress import BuildProgress, make_progress
 from orchestrator.images.tags import ImageSet, resolve_images
 from orchestrator.runtime.base import ExecRequest, ExecResult, ImageRef, Mount
@@ -165,6 +167,12 @@ class DockerRuntime:
 
     def prepare(self, images: list[ImageRef]) -> None:
         """Build missing images (parents first) or fail with one line; reap dead sessions."""
+        try:
+            self._prepare(images)
+        except requests.exceptions.ConnectionError as exc:
+            raise self._engine_failure(exc, "preparing the images") from None
+
+    def _prepare(self, images: list[ImageRef]) -> None:
         collect_garbage(self.client)
         resolved = self.image_set()
         for image in images:
@@ -213,7 +221,10 @@ class DockerRuntime:
         check_mounts(request.mounts)
         if cancel.is_set():
             return ExecResult(exit_code=None, cancelled=True, duration_sec=0.0)
-        lease = self._pool.acquire(request)
+        try:
+            lease = self._pool.acquire(request)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise self._engine_failure(exc, f"starting a container of {request.image.tag}") from None
         try:
             while True:
                 try:
@@ -238,13 +249,22 @@ class DockerRuntime:
             lease.healthy = False
             if cancel.is_set() or self._pool.closed:
                 return ExecResult(exit_code=None, cancelled=True, duration_sec=time.monotonic() - start)
-            raise JobError(f"docker exec in {request.image.tag} failed: {exc}") from None
+            raise self._engine_failure(exc, f"docker exec in {request.image.tag}") from None
         finally:
             self._pool.release(lease)
 
     def close(self) -> None:
         """Remove every container of this runtime (running jobs are killed); idempotent."""
         self._pool.close()
+
+    def _engine_failure(self, exc: Exception, doing: str) -> McuorchError:
+        """`EngineLostError` when the engine is gone (the pool then stops talking to it), else a
+        JobError for this job alone."""
+        lost = lost_engine(self.client, exc)
+        if lost is not None:
+            self._pool.lost = True
+            return lost
+        return JobError(f"{doing} failed: {exc}")
 
     # -- one job ------------------------------------------------------------------------------
 

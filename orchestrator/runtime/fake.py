@@ -1,7 +1,8 @@
 """The fake runtime for unit tests: scripted results, every request recorded.
 
 A script maps each request to a `FakeOutcome`: an exit code, files to write into the job's
-output directory, stdout/stderr text, a delay, or `hang` (wait until the timeout or cancel).
+output directory, stdout/stderr text, a delay, `hang` (wait until the timeout or cancel), or
+an exception to raise (`raises`: e.g. a lost engine).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class FakeOutcome:
     stderr: str = ""
     delay_sec: float = 0.0
     hang: bool = False
+    raises: Exception | None = None
 
 
 Script = Callable[[ExecRequest], FakeOutcome]
@@ -65,6 +67,8 @@ class FakeRuntime:
             self.max_active = max(self.max_active, self.active)
         try:
             outcome = self.script(request)
+            if outcome.raises is not None:
+                raise outcome.raises
             request.stdout_path.write_text(outcome.stdout)
             request.stderr_path.write_text(outcome.stderr)
             wait = request.timeout_sec if outcome.hang else outcome.delay_sec

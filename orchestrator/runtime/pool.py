@@ -22,7 +22,7 @@ import docker.types
 import requests.exceptions
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.errors import JobError
+from orchestrator.errors import ImageMissingError, JobError
 from orchestrator.runtime.base import ExecRequest, ImageRef, Limits, Mount
 from orchestrator.runtime.mounts import shared_set_for
 from orchestrator.runtime.owners import (
@@ -127,6 +127,8 @@ class ContainerPool:
         """Warm containers waiting for a job, least recently used first."""
         self._busy: set[Lease] = set()
         self.closed = False
+        self.lost = False
+        """Set when the engine stopped answering: `close` then removes nothing and waits for nothing."""
         self._finalizer = weakref.finalize(self, _remove_all, client, session_id, owner)
 
     def key(self, request: ExecRequest) -> PoolKey:
@@ -182,6 +184,9 @@ class ContainerPool:
             self.closed = True
             leases = list(self._idle) + list(self._busy)
             self._idle.clear()
+        if self.lost:  # every call would fail; the next session's gc removes what is left
+            self._finalizer.detach()
+            return
         for lease in leases:
             remove_container(lease.container)
         self._finalizer()
@@ -222,7 +227,8 @@ class ContainerPool:
                 stdin_open=False, tty=False, **options,
             )
         except docker.errors.ImageNotFound:
-            raise JobError(f"image {key.tag} is not built; run `mcuorch images build`") from None
+            # prepare() saw every image of the session: this one went away since
+            raise ImageMissingError(key.tag) from None
         try:
             container.start()
         except docker.errors.APIError:

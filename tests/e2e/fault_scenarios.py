@@ -13,10 +13,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.e2e.engine_proxy import EngineProxy
 
 REPO = Path(__file__).resolve().parents[2]
 HANG = Path(__file__).resolve().parent / "default"
@@ -204,7 +208,113 @@ def engine_unreachable(home: Path) -> Observed:
                     _run(home, "run", "sine_model", "-t", "riscv_qemu", extra={"DOCKER_HOST": f"unix://{gone}"}))
 
 
+def _run_until(home: Path, args: list[str], when: Callable[[str], bool], act: Callable[[], None],
+               extra: dict[str, str] | None = None, timeout: float = 900) -> tuple[int, str, bool]:
+    """Run mcuorch, reading its stderr (one progress line per finished job when not on a
+    terminal) as it comes; `act()` once, right after the first line `when` accepts. Returns
+    the exit code, all of stderr and whether `act` ran."""
+    proc = subprocess.Popen(_argv(*args), env=_env(home, extra), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    watchdog = threading.Timer(timeout, proc.kill)  # a hang fails the scenario, never the suite
+    watchdog.start()
+    lines: list[str] = []
+    acted = False
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            if not acted and when(line):
+                act()
+                acted = True
+        proc.wait()
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, "".join(lines), acted
+
+
+def _finished_job(line: str, stage: str, model: str) -> bool:
+    """A progress line `[i/n] STAGE   model/... <id> done|cached ...` of `model`'s job."""
+    words = line.split()
+    return len(words) >= 5 and words[1] == stage and words[2].split("/")[0] == model and words[4] in {"done", "cached"}
+
+
+def engine_lost(home: Path) -> Observed:
+    """DOCKER_HOST names a proxy to the engine that is cut once a run has finished: the daemon
+    stopping, or its socket going away, as the session sees it. Then the proxy comes back (the
+    engine is back) and `--resume` finishes the rest.
+
+    sine_model's LOAD, BUILD and COMPILE are cached by a first session, so in the second one its
+    RUN finishes within seconds while aww is still building (a minute or more on 2 cores): the
+    cut always falls between a finished run and an unfinished one, however loaded the machine."""
+    warm = _run(home, "run", "sine_model", "-t", "riscv_qemu", "--until", "compile")
+    if warm.returncode != 0:
+        return _observe("Docker engine lost mid-session", home, warm, detail="the warm-up session failed")
+    with EngineProxy() as proxy:
+        code, stderr, acted = _run_until(
+            home, ["run", "sine_model", "aww", "-t", "riscv_qemu", "--parallel", "2"],
+            when=lambda line: _finished_job(line, "RUN", "sine_model"), act=proxy.cut,
+            extra={"DOCKER_HOST": proxy.address})
+        lost = _observe("Docker engine lost mid-session", home, (code, stderr),
+                        finished=lambda rows: [(r["Model"], bool(r["Validation"])) for r in rows
+                                               if not r["Incomplete"]] == [("sine_model", True)])
+        session = _sessions(home)[-1]
+        left_behind = _containers(session["id"])  # in the engine the proxy hid: the next session's gc
+        proxy.restore()
+        resumed = _run(home, "run", "--resume", session["id"], extra={"DOCKER_HOST": proxy.address})
+    rows = _report(home) or []
+    validated = sum(bool(r["Validation"]) and not r["Incomplete"] for r in rows)
+    detail = (f"cut after a finished run: {'yes' if acted else 'NO'}; containers hidden by the cut: {left_behind}; "
+              f"resume: exit {resumed.returncode}, {validated}/{len(rows)} runs validated"
+              + ("" if resumed.returncode == 0 else f" ({resumed.stderr.strip().splitlines()[-1:]})"))
+    return Observed(lost.fault, lost.exit_code, lost.message, lost.error_lines, lost.results_kept,
+                    _containers(session["id"]), detail)
+
+
+def _image_tags(namespace: str, names: list[str]) -> dict[str, str]:
+    """Tags of the default environment's images `names` under `namespace`."""
+    from orchestrator.environment import load_environment
+    from orchestrator.images.tags import resolve_images
+
+    images = resolve_images(load_environment("default"), namespace=namespace)
+    return {name: images.get(name).tag for name in names}
+
+
+def image_removed(home: Path) -> Observed:
+    """An image the session needs is removed while the session runs (after its images were
+    checked, before its RUN job starts): `docker rmi` by hand, or a prune in another shell.
+
+    The session runs on a namespace of its own (MCUORCH_IMAGE_NAMESPACE) whose tags are second
+    names of the built default images, and loses its own `qemu` tag: other sessions on this
+    engine keep every image they use, and nothing has to be rebuilt afterwards."""
+    args = ["run", "sine_model", "-t", "riscv_qemu"]
+    dry = _run(home, *args, "--dry-run")
+    images = next((w.split("=", 1)[1].split(",") for w in dry.stdout.split() if w.startswith("images=")), [])
+    if dry.returncode != 0 or not images:
+        return _observe("image removed during the session", home, dry, detail="the dry run failed")
+    built = _run(home, "images", "build", "-q", *images)  # a no-op when they exist
+    if built.returncode != 0:
+        return _observe("image removed during the session", home, built, detail="the images could not be built")
+    namespace = f"mcuorch-fault-{uuid.uuid4().hex[:8]}"
+    ours, private = _image_tags("mcuorch", images), _image_tags(namespace, images)
+    gone = private[images[-1]]  # the RUN stage's image: needed last
+    try:
+        for name in images:
+            subprocess.run(["docker", "tag", ours[name], private[name]], check=True, capture_output=True)
+        code, stderr, acted = _run_until(
+            home, args, when=lambda line: _finished_job(line, "LOAD", "sine_model"),
+            act=lambda: subprocess.run(["docker", "rmi", "--no-prune", gone], check=True, capture_output=True),
+            extra={"MCUORCH_IMAGE_NAMESPACE": namespace})
+    finally:
+        for tag in private.values():
+            subprocess.run(["docker", "rmi", "--no-prune", tag], capture_output=True)
+    return _observe("image removed during the session", home, (code, stderr),
+                    detail=f"removed {gone} after LOAD: {'yes' if acted else 'NO'}")
+
+
 SCENARIOS: list[Callable[[Path], Observed]] = [
     unknown_backend, malformed_config, broken_environment_file, corrupt_model, label_escape, engine_unreachable,
-    corrupted_cache_entry, disk_full, killed_container, interrupted,
+    corrupted_cache_entry, disk_full, killed_container, interrupted, engine_lost, image_removed,
 ]

@@ -6,6 +6,7 @@ results kept, and no container left behind. benchmarks/faults.py prints the same
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,4 +70,26 @@ def test_a_killed_container_is_named_and_the_bystander_finishes(tmp_path: Path) 
 def test_ctrl_c_keeps_finished_runs_and_leaves_no_container(tmp_path: Path) -> None:
     observed = faults.interrupted(tmp_path)
     assert observed.exit_code == 130 and observed.results_kept, observed
+    assert observed.containers_left == 0
+
+
+def test_a_lost_engine_is_one_line_exit_3_and_resume_finishes(tmp_path: Path) -> None:
+    observed = faults.engine_lost(tmp_path)
+    assert "cut after a finished run: yes" in observed.detail, observed
+    assert observed.exit_code == 3, observed
+    assert observed.error_lines == 1, observed
+    assert observed.message.startswith("error: lost the Docker engine at unix://"), observed
+    assert "/docker.sock; 1 finished run(s) kept; when the engine is back: mcuorch run --resume " in observed.message
+    assert observed.results_kept, observed  # sine_model's validated run, in the session's report
+    assert "resume: exit 0, 2/2 runs validated" in observed.detail, observed
+    assert observed.containers_left == 0, observed  # the resumed session's gc took the hidden ones
+
+
+def test_an_image_removed_mid_session_is_one_clear_line(tmp_path: Path) -> None:
+    observed = faults.image_removed(tmp_path)
+    assert "after LOAD: yes" in observed.detail, observed
+    assert observed.exit_code != 0 and observed.error_lines == 1, observed
+    assert re.fullmatch(r"error: image mcuorch-fault-[0-9a-f]{8}/qemu:[0-9a-f]+ is missing \(removed during "
+                        r"the session\?\); run the command again, missing images are rebuilt", observed.message), observed
+    assert "internal error" not in observed.message
     assert observed.containers_left == 0

@@ -16,11 +16,13 @@ import pytest
 from docker_fixtures import leftover_containers
 
 from orchestrator.environment import Environment
-from orchestrator.errors import JobError
+from orchestrator.errors import EngineLostError, ImageMissingError, JobError
 from orchestrator.images.progress import PlainProgress
 from orchestrator.images.tags import ImageSet
-from orchestrator.runtime.base import ExecRequest, ExecResult, Limits, Mount, Runtime
+from orchestrator.runtime.base import ExecRequest, ExecResult, ImageRef, Limits, Mount, Runtime
 from orchestrator.runtime.docker import DockerRuntime
+from orchestrator.runtime.owners import force_remove, labelled_containers
+from tests.e2e.engine_proxy import EngineProxy
 
 pytestmark = pytest.mark.docker
 PROJECT = Path(__file__).resolve().parents[2]
@@ -388,3 +390,67 @@ def test_a_killed_container_is_named_and_spares_the_next_job(make_runtime: MakeR
     bystander = run(runtime, request(base_image, work, ["sh", "-c", "echo fine"]))  # a fresh container
     assert (bystander.exit_code, bystander.killed) == (0, None)
     assert (work / "stdout").read_text() == "fine\n"
+
+
+def test_an_engine_lost_mid_job_is_engine_lost_naming_it(default_env: Environment, base_image: ImageSet,
+                                                         work: Path, docker_client: docker.DockerClient,
+                                                         test_session_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's socket goes away while a job streams its output (a proxy in front of the
+    engine is cut): one EngineLostError naming DOCKER_HOST, soon; close() does not wait on a
+    dead engine. The container stays in the real engine until a later session's gc."""
+    with EngineProxy() as proxy:
+        monkeypatch.setenv("DOCKER_HOST", proxy.address)
+        runtime = DockerRuntime(default_env, test_session_id, client=docker.DockerClient(base_url=proxy.address),
+                                progress=PlainProgress(quiet=True))
+        try:
+            req = request(base_image, work, ["sh", "-c", "echo started; sleep 60"])
+            threading.Thread(target=lambda: (_wait_for(lambda: "started" in _text(work / "stdout")),
+                                             proxy.cut()), daemon=True).start()
+            began = time.monotonic()
+            with pytest.raises(EngineLostError) as lost:
+                run(runtime, req)
+            assert time.monotonic() - began < 30
+            assert lost.value.address == proxy.address and str(lost.value) == f"lost the Docker engine at {proxy.address}"
+            closing = time.monotonic()
+            runtime.close()
+            assert time.monotonic() - closing < 5
+        finally:
+            for container in labelled_containers(docker_client, [f"mcuorch.session={test_session_id}"]):
+                force_remove(docker_client, container.id)
+
+
+def test_a_dropped_connection_to_a_live_engine_is_no_engine_loss(make_runtime: MakeRuntime, base_image: ImageSet,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests.exceptions
+
+    from orchestrator.images.engine import lost_engine
+
+    runtime = make_runtime()
+    dropped = requests.exceptions.ConnectionError("Connection aborted.")
+    assert lost_engine(runtime.client, dropped) is None  # the engine still answers a ping
+    assert lost_engine(runtime.client, docker.errors.APIError("500 Server Error")) is None
+
+
+def test_an_image_removed_mid_session_is_image_missing(make_runtime: MakeRuntime, base_image: ImageSet, work: Path,
+                                                       docker_client: docker.DockerClient, test_session_id: str) -> None:
+    runtime = make_runtime()
+    ref = base_image.get("base").ref
+    gone = ImageRef(name="base", tag=f"mcuorch-it-{test_session_id}/base:gone")
+    docker_client.images.get(ref.tag).tag(gone.tag)
+    runtime.prepare([ref])
+    docker_client.images.remove(gone.tag, noprune=True)  # untags: the image keeps its own tag
+    with pytest.raises(ImageMissingError) as missing:
+        run(runtime, request(base_image, work, ["true"], image=gone))
+    assert str(missing.value) == (f"image {gone.tag} is missing (removed during the session?); run the command "
+                                  "again, missing images are rebuilt")
+    assert run(runtime, request(base_image, work, ["true"])).exit_code == 0  # the others still run
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)

@@ -13,6 +13,7 @@ from orchestrator.components.registry import Registry, builtin_registry, load_pl
 from orchestrator.matrix import MatrixRequest
 from orchestrator.runner import SessionOptions, SessionResult, SessionRunner, prepare
 from orchestrator.runtime.fake import FakeRuntime
+from orchestrator.session import SessionRecord
 from tests.conftest import TOY_ENV, TOY_PLUGIN
 
 
@@ -31,12 +32,13 @@ class FakeSession:
         self.console = Console(file=open("/dev/null", "w"))
 
     def run(self, request: MatrixRequest, *, parallel: int = 1, rerun: bool = False,
-            cancel: threading.Event | None = None, postprocesses: list[str] | None = None) -> SessionResult:
+            cancel: threading.Event | None = None, postprocesses: list[str] | None = None,
+            resume: SessionRecord | None = None) -> SessionResult:
         prepared = prepare(str(TOY_ENV), request, registry=self.registry)
         options = SessionOptions(env=str(TOY_ENV), request=request, parallel=parallel, runtime="local",
                                  rerun=rerun, quiet=True)
         runner = SessionRunner(self.console, runtime_factory=lambda *args: self.runtime)
-        return runner.run(options, cancel or threading.Event(), prepared=prepared)
+        return runner.run(options, cancel or threading.Event(), resume=resume, prepared=prepared)
 
 
 @pytest.fixture

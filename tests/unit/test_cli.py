@@ -139,3 +139,34 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     code, out, _err = _main(["--version"], capsys)
     assert (code, out.strip()) == (0, f"mcuorch {__version__}")
+
+
+def test_a_lost_engine_is_one_line_exit_3_and_resume_finishes(mcuorch_home: Path, toy_plugin: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.errors import EngineLostError
+    from orchestrator.runtime.local import LocalRuntime
+
+    real_run = LocalRuntime.run
+    seen: list[str] = []
+
+    def losing_run(self: LocalRuntime, request, cancel):  # type: ignore[no-untyped-def]
+        if request.labels["mcuorch.stage"] == "RUN":
+            seen.append(request.labels["mcuorch.key"])
+            if len(seen) == 2:
+                raise EngineLostError("unix:///var/run/docker.sock")
+        return real_run(self, request, cancel)
+
+    monkeypatch.setattr(LocalRuntime, "run", losing_run)
+    code, out, err = _main(["run", "--env", str(TOY_ENV), "--runtime", "local", "-q", "toy_sum", "toy_mul"], capsys)
+    session_id = next(p.name for p in (mcuorch_home / "sessions").iterdir())
+    assert code == 3
+    assert err == (f"error: lost the Docker engine at unix:///var/run/docker.sock; 1 finished run(s) kept; "
+                   f"when the engine is back: mcuorch run --resume {session_id}\n")
+    assert "toy_sum" in out  # the partial report is printed (and saved)
+    assert (mcuorch_home / "results" / f"{session_id}.csv").is_file()
+
+    monkeypatch.setattr(LocalRuntime, "run", real_run)  # the engine is back
+    code, _, err = _main(["run", "--resume", session_id, "-q"], capsys)
+    assert code == 0, err
+    assert f"session {session_id}: 2 runs, ok; jobs: 1 executed, 7 cached" in err

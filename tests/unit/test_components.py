@@ -12,8 +12,9 @@ from orchestrator.components.registry import Registry, builtin_registry, load_pl
 from orchestrator.components.targets import TargetConfig
 from orchestrator.environment import load_environment
 from orchestrator.errors import UserError
-from orchestrator.matrix import MatrixBuilder, MatrixRequest, RunSpec
+from orchestrator.matrix import MatrixBuilder, MatrixRequest
 from orchestrator.paths import project_paths
+from orchestrator.runspec import RunSpec
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import time
 
 import pandas as pd
 
+from orchestrator.components.base import Stage
+from orchestrator.errors import EngineLostError, ImageMissingError, JobError
 from orchestrator.matrix import MatrixRequest
 from orchestrator.runtime.base import ExecRequest
 from orchestrator.runtime.fake import FakeOutcome, FakeRuntime
@@ -138,3 +140,93 @@ def test_image_identity_change_invalidates_everything(fake_session: FakeSession)
     session.runtime.identity_suffix = "2"
     result = session.run(MatrixRequest(models=["toy_sum"]))
     assert result.record.counts["done"] == 4
+
+
+class LoseEngineAt:
+    """Plays the toy toolchain until the `nth` RUN job, which finds the engine gone."""
+
+    def __init__(self, nth: int) -> None:
+        self.nth = nth
+        self.runs = 0
+        self.requests_at_loss: int | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request: ExecRequest) -> FakeOutcome:
+        if request.labels["mcuorch.stage"] == "RUN":
+            with self._lock:
+                self.runs += 1
+                if self.runs == self.nth:
+                    return FakeOutcome(raises=EngineLostError("unix:///gone/docker.sock"))
+        return toy_script(request)
+
+
+def test_a_lost_engine_stops_the_session_keeps_finished_runs_and_resume_finishes(fake_session: FakeSession) -> None:
+    script = LoseEngineAt(nth=2)
+    fake_session.runtime.script = script
+    result = fake_session.run(TWO_MODELS, parallel=1)
+    # 14 jobs: LOAD 2, BUILD 4, COMPILE 4 and the first RUN ran; the second RUN met the lost
+    # engine and nothing was tried after it
+    assert len(fake_session.runtime.requests) == 12
+    assert result.engine_lost is not None and result.engine_lost.address == "unix:///gone/docker.sock"
+    assert result.exit_code == 3 and not result.cancelled
+    assert result.finished_runs == 1
+    df = result.report
+    assert list(df["Incomplete"]).count(False) == 1 and not df["Failing"].any()
+    assert df.loc[~df["Incomplete"], "Checksum"].tolist() == [7]  # the finished run's result is kept
+    reasons = {o.reason for r in result.results for o in r.outcomes.values()}
+    assert "lost the Docker engine at unix:///gone/docker.sock @ RUN" in reasons
+    assert result.record.status == "incomplete" and result.record.engine_lost == "unix:///gone/docker.sock"
+    assert result.record.counts["cancelled"] == 3
+
+    fake_session.runtime.script = toy_script  # the engine is back
+    resumed = fake_session.run(TWO_MODELS, parallel=1, resume=result.record)
+    assert resumed.record.id == result.record.id
+    assert resumed.exit_code == 0 and resumed.engine_lost is None and resumed.record.engine_lost is None
+    assert resumed.record.counts["done"] == 3 and resumed.record.counts["cached"] == 11
+    assert list(resumed.report["Checksum"]) == [7, 7, 7, 7]
+
+
+def test_a_lost_engine_with_parallel_workers_starts_nothing_more(fake_session: FakeSession) -> None:
+    script = LoseEngineAt(nth=1)
+    fake_session.runtime.script = script
+    result = fake_session.run(TWO_MODELS, parallel=3)
+    assert result.exit_code == 3 and result.record.status == "incomplete"
+    started_runs = sum(r.labels["mcuorch.stage"] == "RUN" for r in fake_session.runtime.requests)
+    assert started_runs <= 3  # at most the ones already running beside the one that met the loss
+    assert result.report["Incomplete"].any() and not result.report["Failing"].any()
+
+
+def test_a_removed_image_leaves_its_runs_incomplete_and_the_others_finish(fake_session: FakeSession) -> None:
+    missing = ImageMissingError("mcuorch/toy:0123456789abcdef")
+    runs = []
+
+    def script(request: ExecRequest) -> FakeOutcome:
+        if request.labels["mcuorch.stage"] == "RUN":
+            runs.append(request)
+            if len(runs) == 1:
+                return FakeOutcome(raises=missing)
+        return toy_script(request)
+
+    fake_session.runtime.script = script
+    result = fake_session.run(MatrixRequest(models=["toy_sum", "toy_mul"]), parallel=1)
+    assert result.image_missing is missing and result.exit_code == 1 and result.engine_lost is None
+    assert len(runs) == 2  # the other run still ran
+    df = result.report
+    assert list(df["Incomplete"]) == [True, False] and not df["Failing"].any()
+    assert pd.isna(df["Checksum"][0]) and df["Checksum"][1] == 7
+    assert result.results[0].outcomes[Stage.RUN].reason == (
+        "image mcuorch/toy:0123456789abcdef is missing (removed during the session?); run the command again, "
+        "missing images are rebuilt @ RUN")
+    assert result.record.status == "incomplete"
+
+
+def test_an_mcuorch_error_is_its_own_reason_not_an_internal_error(fake_session: FakeSession) -> None:
+    def script(request: ExecRequest) -> FakeOutcome:
+        if request.labels["mcuorch.stage"] == "BUILD":
+            return FakeOutcome(raises=JobError("docker exec in mcuorch/toy:1 failed: boom"))
+        return toy_script(request)
+
+    fake_session.runtime.script = script
+    result = fake_session.run(MatrixRequest(models=["toy_sum"]))
+    assert result.report["Reason"][0] == "docker exec in mcuorch/toy:1 failed: boom @ BUILD"
+    assert result.exit_code == 1

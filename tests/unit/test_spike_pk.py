@@ -12,9 +12,10 @@ from orchestrator.components.base import Stage, StageContext
 from orchestrator.components.registry import builtin_registry
 from orchestrator.environment import load_environment
 from orchestrator.errors import ConfigError
-from orchestrator.matrix import MatrixBuilder, MatrixRequest, RunSpec
+from orchestrator.matrix import MatrixBuilder, MatrixRequest
 from orchestrator.metrics.targets import load_target
 from orchestrator.paths import project_paths
+from orchestrator.runspec import RunSpec
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "images" / "tumeda-spike"))

@@ -2,6 +2,8 @@
 
 A plain description, independent of how it was made; `writer.serialize` turns it into a
 `.tflite` flatbuffer. Tests and tools may also write one by hand (e.g. a float model).
+The dependency goes one way: this module imports the writer, the writer names these classes
+for type checkers only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .quant import QuantParams, dequantize, quantize
+from .writer import serialize
 
 
 @dataclass
@@ -50,8 +53,6 @@ class QuantizedModel:
 
     def to_bytes(self) -> bytes:
         """Serialize to a `.tflite` flatbuffer (deterministic for equal models)."""
-        from .writer import serialize
-
         return serialize(self)
 
     def input_params(self, i: int) -> QuantParams:

@@ -9,15 +9,17 @@ same model always gives the same bytes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flatbuffers
 import numpy as np
 import tflite
 
-from .qmodel import QOperator, QTensor, QuantizedModel
 from .quant import QuantParams
 from .schema import INT8_OPERATOR_VERSIONS, PLACEHOLDER_FOR_GREATER_OP_CODES, operator_code
+
+if TYPE_CHECKING:  # for annotations only: qmodel imports this module (`QuantizedModel.to_bytes`)
+    from .qmodel import QOperator, QTensor, QuantizedModel
 
 SCHEMA_VERSION = 3
 _DATA_ALIGNMENT = 16
