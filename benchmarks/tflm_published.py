@@ -38,7 +38,7 @@ def run_matrix(models: list[str], home: Path, parallel: int) -> pd.DataFrame:
     if result.returncode not in (0, 1):
         sys.exit(f"mcuorch failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     df = pd.read_json(home / "results" / f"{label}.json", orient="records")
-    df["kernels"] = [next((f for f in feats if f in KERNELS), "reference") for f in df["Features"]]
+    df["kernels"] = [next((f for f in feats if f in KERNELS), "reference") for feats in df["Features"]]
     return df
 
 
