@@ -114,9 +114,9 @@ def run(
         result = SessionRunner(stderr).run(options, cancel, resume=resumed, prepared=prepared)
     print_report(result.report, stdout, shaped=bool(options.request.postprocesses))
     if result.engine_lost is not None:  # one line (exit 3) in place of the summary
-        address = result.engine_lost.address
-        raise EngineLostError(address, f"lost the Docker engine at {address}; {result.finished_runs} finished "
-                                       f"run(s) kept; when the engine is back: mcuorch run --resume {result.record.id}")
+        lost = result.engine_lost
+        raise EngineLostError(lost.address, f"{lost.message}; {result.finished_runs} finished run(s) kept; "
+                                            f"when the engine is back: mcuorch run --resume {result.record.id}")
     if result.image_missing is not None:
         raise result.image_missing
     counts = result.record.counts
