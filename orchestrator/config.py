@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from orchestrator.components.base import Component, ComponentConfig, Kind
 from orchestrator.components.registry import Registry
-from orchestrator.environment import Environment
+from orchestrator.environment import COMPONENT_KEY, Environment
 from orchestrator.errors import ConfigError
 
 ConfigLayer = Mapping[str, Any]
@@ -68,7 +68,7 @@ def component_values(name: str, layers: Iterable[ConfigLayer]) -> dict[str, Any]
 
 def environment_layer(env: Environment, kind: Kind, name: str) -> dict[str, Any]:
     """The environment's defaults for one component: its section, then `config:` keys."""
-    section = {f"{name}.{k}": v for k, v in env.enabled(kind.value).get(name, {}).items()}
+    section = {f"{name}.{k}": v for k, v in env.enabled(kind.value).get(name, {}).items() if k != COMPONENT_KEY}
     section.update({k: v for k, v in env.config.items() if k.startswith(name + ".")})
     return section
 
@@ -89,8 +89,22 @@ def build_config(cls: type[Component], layers: Iterable[ConfigLayer]) -> Compone
         raise ConfigError(f"invalid value {given!r} for {cls.name}.{key}: {message}") from None
 
 
-def check_environment(env: Environment, registry: Registry) -> None:
-    """Every enabled component exists and the environment's own config values are valid."""
+def environment_registry(env: Environment, registry: Registry) -> Registry:
+    """The registry as `env` names components: its `component:` bindings applied."""
+    aliases = {kind: env.component_aliases(kind.value) for kind in Kind}
+    for kind, pairs in aliases.items():
+        for alias, target in pairs.items():
+            if not isinstance(target, str) or not registry.has(kind, target):
+                known = ", ".join(registry.names(kind)) or "none"
+                raise ConfigError(f"environment {env.name}: {kind.value}.{alias}.{COMPONENT_KEY}: no {kind.singular} "
+                                  f"component {target!r}; known: {known}")
+    return registry.bind(aliases)
+
+
+def check_environment(env: Environment, registry: Registry) -> Registry:
+    """Every enabled component exists and the environment's own config values are valid; returns
+    the registry as the environment names components (`environment_registry`)."""
+    registry = environment_registry(env, registry)
     for kind in Kind:
         for name in env.enabled(kind.value):
             if not registry.has(kind, name):
@@ -98,3 +112,4 @@ def check_environment(env: Environment, registry: Registry) -> None:
                 raise ConfigError(f"environment {env.name}: no {kind.singular} component {name!r}; known: {known}")
             build_config(registry.get(kind, name), [environment_layer(env, kind, name)])
     check_keys(env.config, env, registry)
+    return registry

@@ -23,6 +23,8 @@ from orchestrator.errors import EnvironmentFileError
 from orchestrator.paths import home_paths, project_paths
 
 TEMPLATE_SUFFIX = ".yml.j2"
+COMPONENT_KEY = "component"
+"""In a component's section: the registered component this environment name stands for."""
 COMPONENT_KINDS = ("frontends", "backends", "targets", "platforms", "features", "postprocesses")
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -184,6 +186,11 @@ class Environment(_Strict):
         if kind not in COMPONENT_KINDS:
             raise KeyError(kind)
         return getattr(self, kind)
+
+    def component_aliases(self, kind: str) -> dict[str, str]:
+        """Enabled names bound to a component of another name (`component:` in their section)."""
+        return {name: section[COMPONENT_KEY] for name, section in self.enabled(kind).items()
+                if COMPONENT_KEY in section}
 
     def enabled_names(self) -> set[str]:
         """Every enabled component name, whatever its kind."""

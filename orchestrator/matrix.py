@@ -92,8 +92,7 @@ class MatrixBuilder:
 
     def __init__(self, env: Environment, registry: Registry) -> None:
         self.env = env
-        self.registry = registry
-        check_environment(env, registry)
+        self.registry = check_environment(env, registry)
 
     def _feature_layer(self, features: list[str], components: set[str]) -> dict[str, Any]:
         layer: dict[str, Any] = {}

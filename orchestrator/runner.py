@@ -58,7 +58,7 @@ def prepare(env_arg: str | None, request: MatrixRequest, registry: Registry | No
     registry = registry or default_registry()
     builder = MatrixBuilder(env, registry)
     runs = builder.expand(request)
-    return Prepared(env=env, registry=registry, runs=runs, postprocesses=builder.postprocess_configs(request))
+    return Prepared(env=env, registry=builder.registry, runs=runs, postprocesses=builder.postprocess_configs(request))
 
 
 def dry_run(prepared: Prepared, until: Stage = Stage.RUN) -> Plan:

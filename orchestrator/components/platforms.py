@@ -76,9 +76,14 @@ class Mlif(Platform):
         target = ctx.run.target_component
         argv = ["sh", str(sw / "compile.sh"), "--target", target.sw_target(ctx.cfg(ctx.run.target)),
                 "--codegen", str(build / "codegen"), "--golden", str(load / "golden"),
-                "--out", str(ctx.out), "--optimize", cfg.optimize, "--validate", cfg.validate_outputs]
-        if cfg.validate_outputs == "atol":
-            argv += ["--atol", str(cfg.atol)]
+                "--out", str(ctx.out), "--optimize", cfg.optimize]
+        mode, atol = cfg.validate_outputs, cfg.atol
+        tolerance = ctx.run.backend_component.output_tolerance
+        if mode == "exact" and tolerance is not None:
+            mode, atol = "atol", tolerance  # the backend's arithmetic is not TFLite-Micro's
+        argv += ["--validate", mode]
+        if mode == "atol":
+            argv += ["--atol", str(atol)]
         argv += target.compile_args(ctx.cfg(ctx.run.target))
         cache = home_paths().compile_cache
         return JobSpec(image=self.image(ctx.run, ctx.config), argv=argv, inputs=[load, build, sw],

@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -54,6 +54,20 @@ class Registry:
     def create(self, kind: Kind, name: str) -> Any:
         """A fresh instance (components are stateless)."""
         return self.get(kind, name)()
+
+    def bind(self, aliases: Mapping[Kind, Mapping[str, str]]) -> Registry:
+        """A copy where each `alias → component` pair makes `alias` a name of that component's
+        class (a subclass named `alias`, so its config keys are `alias.*`). Every target is
+        looked up in this registry, so two aliases can swap names (`tvmaot` → the fork's AOT,
+        `relaxaot` → the class that was `tvmaot`)."""
+        bound = Registry()
+        bound._classes = {kind: dict(classes) for kind, classes in self._classes.items()}
+        for kind, pairs in aliases.items():
+            for alias, target in pairs.items():
+                cls = self.get(kind, target)
+                if alias != target:
+                    bound._classes[kind][alias] = type(cls.__name__, (cls,), {"name": alias, "__doc__": cls.__doc__})
+        return bound
 
     def find(self, name: str) -> type[Component] | None:
         """A component of any kind by name (config keys name components without a kind)."""

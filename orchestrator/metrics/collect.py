@@ -16,7 +16,7 @@ from .elf_memory import static_memory
 from .harness_output import EXIT_MISMATCH, EXIT_OK, parse_harness_output
 from .targets import load_target, target_names
 
-Value = int | float | bool
+Value = int | float | bool | str
 
 
 def elf_metrics(elf: Path, target: str, sw_dir: Path | None = None) -> dict[str, int]:
@@ -48,4 +48,6 @@ def run_metrics(stdout: str, counts: Path | None, target: str) -> dict[str, Valu
     checked = "Validation Mismatches" in metrics and harness.validation_mode not in (None, "none")
     if checked and harness.harness_exit == EXIT_OK and harness.finished:
         metrics["Validation"] = True
+    if checked:
+        metrics["Validation Mode"] = harness.validation_mode
     return metrics

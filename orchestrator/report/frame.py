@@ -22,7 +22,8 @@ IMAGE_COLUMNS = [f"{stage.value} Image" for stage in Stage.jobs()]
 KNOWN_METRICS = [
     "Total Cycles", "Total Instructions", "Total CPI", "Setup Cycles", "Setup Instructions",
     "Run Cycles", "Run Instructions", "Total Runtime [s]", "Setup Runtime [s]", "Run Runtime [s]",
-    "Inferences", "Validation", "Validation Mismatches", "Validation Max Diff",
+    "Inferences", "Validation", "Validation Mode", "Validation Tolerance", "Validation Mismatches",
+    "Validation Max Diff",
     "Validation Argmax Mismatches", "Total ROM", "Total RAM", "ROM read-only", "ROM code", "ROM misc",
     "RAM data", "RAM zero-init data", "RAM stack", "RAM heap", "ROM golden",
 ]

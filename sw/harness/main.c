@@ -131,6 +131,8 @@ static void report(const bench_t *b, int stack_measured, size_t stack_used, uint
     mcuorch_report_uint("Inferences", b->inferences);
     if (b->compared) {
         mcuorch_report_uint("Validation Mismatches", val->mismatches);
+        if (MCUORCH_VALIDATE == MCUORCH_VALIDATE_ATOL)
+            mcuorch_report_float("Validation Tolerance", MCUORCH_ATOL_FLOAT);
         if (val->has_float) {
             float max = val->max_diff_float;
             if ((float)val->max_diff_int > max)
