@@ -74,8 +74,8 @@ class TvmAotConfig(TvmConfig):
     unroll_reduction: int = setting(0, ge=0, description="fully unroll reduction loops up to this extent")
     arena_alignment: int = setting(16, gt=0, description="alignment of every tensor in the arena (bytes)")
     fuse_epilogues: bool = setting(True, description="fuse residual ADD/clip into the producing kernel")
-    usmp: bool = setting(False, description="unified static memory planning (TVM fork only)")
-    unpacked_api: bool = setting(False, description="call kernels with plain pointers (TVM fork only)")
+    usmp: bool = setting(False, description="unified static memory planning (the fork's tvmaot in tumeda)")
+    unpacked_api: bool = setting(False, description="call kernels with plain pointers (the fork's tvmaot in tumeda)")
 
 
 class TvmAot(CodegenBackend):
@@ -87,35 +87,6 @@ class TvmAot(CodegenBackend):
     command = "mcuorch-tvmaot"
     image_name = "tvm"
     description = "TVM ahead-of-time C with one statically planned arena"
-
-
-class TvmAotPlusConfig(TvmAotConfig):
-    usmp: bool = setting(True)
-    unpacked_api: bool = setting(True)
-
-
-class TvmAotPlus(CodegenBackend):
-    """Lightweight AOT (MLonMCU's tvmaotplus): USMP and the unpacked API by default."""
-
-    name = "tvmaotplus"
-    framework = "tvm"
-    Config = TvmAotPlusConfig
-    command = "mcuorch-tvmaotplus"
-    image_name = "tvm"
-
-
-class TvmRtConfig(TvmConfig):
-    kernels: Literal["default", "cmsisnn", "muriscvnn"] = setting("default")
-
-
-class TvmRt(CodegenBackend):
-    """TVM graph runtime."""
-
-    name = "tvmrt"
-    framework = "tvm"
-    Config = TvmRtConfig
-    command = "mcuorch-tvmrt"
-    image_name = "tvm"
 
 
 class TflmConfig(StageConfig):
@@ -166,4 +137,4 @@ class Tflmc(TflmBackend):
                               "(its size is the report's Arena Size); the key sizes tflmi's arena")
 
 
-ALL = [TvmAot, TvmAotPlus, TvmRt, Tflmi, Tflmc]
+ALL = [TvmAot, Tflmi, Tflmc]

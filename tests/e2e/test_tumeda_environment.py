@@ -37,13 +37,13 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def spike_session(home: Path) -> tuple[dict, object]:
-    done = mcuorch(home, "run", "--env", "tumeda", *MODELS, "-b", "tvmaot", "-t", "spike", "-t", "riscv_qemu",
+    done = mcuorch(home, "run", "--env", "tumeda", *MODELS, "-b", "relaxaot", "-t", "spike", "-t", "riscv_qemu",
                    "-t", "etiss_pulpino", "--parallel", "2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return last_report(home)
 
 
-def test_tvmaot_runs_validated_on_spike_and_etiss(spike_session: tuple[dict, object]) -> None:
+def test_relaxaot_runs_validated_on_spike_and_etiss(spike_session: tuple[dict, object]) -> None:
     record, report = spike_session
     assert len(report) == 3 * len(MODELS) and not report["Failing"].any()
     assert report["Validation"].all(), report[["Model", "Target", "Validation Mismatches"]]
@@ -69,7 +69,7 @@ def test_spike_runs_the_software_under_pk_as_well_as_bare_metal(home: Path) -> N
     PK_DELTA allows for code placement changing a relaxed call or gp-relative access). The
     painted stack lacks picolibc's _cstart frame (16 bytes) under pk; Total Instructions include
     pk's boot."""
-    done = mcuorch(home, "run", "--env", "tumeda", *MODELS, "-b", "tvmaot", "-t", "spike",
+    done = mcuorch(home, "run", "--env", "tumeda", *MODELS, "-b", "relaxaot", "-t", "spike",
                    "--config-gen", "spike.pk=0", "--config-gen", "spike.pk=1")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record, report = last_report(home)
@@ -92,7 +92,7 @@ def test_spike_runs_the_software_under_pk_as_well_as_bare_metal(home: Path) -> N
 
 
 def test_trace_on_etiss_gives_stack_and_heap(home: Path) -> None:
-    done = mcuorch(home, "run", "--env", "tumeda", "sine_model", "-b", "tvmaot", "-t", "etiss_pulpino", "-f", "trace")
+    done = mcuorch(home, "run", "--env", "tumeda", "sine_model", "-b", "relaxaot", "-t", "etiss_pulpino", "-f", "trace")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record, report = last_report(home)
     row = report.iloc[0]

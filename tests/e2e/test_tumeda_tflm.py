@@ -1,7 +1,7 @@
 """End to end: TFLite-Micro's interpreter (backend tflmi) and tflite_micro_compiler's
 pre-interpreted code (tflmc) from the pinned sources, compiled for each run's own target with the
 C++ toolchains, validated exactly against TFLite-Micro's reference kernels (the golden outputs),
-beside our own tvmaot, on Spike, ETISS and the host; tflmc also with CMSIS-NN on a Cortex-M4F and
+beside our own Relax C backend (relaxaot in tumeda), on Spike, ETISS and the host; tflmc also with CMSIS-NN on a Cortex-M4F and
 muRISCV-NN on Spike.
 """
 
@@ -19,13 +19,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 
 MODELS = ("aww", "resnet")
-BACKENDS = ("tflmi", "tflmc", "tvmaot")
+BACKENDS = ("tflmi", "tflmc", "relaxaot")
 TARGETS = ("spike", "etiss_pulpino", "host_x86")
 
 
 @pytest.fixture(scope="module")
 def session(home: Path) -> tuple[dict, object]:
-    """The issue's matrix: TFLite-Micro's interpreter, tflite_micro_compiler and our tvmaot on
+    """The issue's matrix: TFLite-Micro's interpreter, tflite_micro_compiler and our relaxaot on
     Spike, ETISS and the host, in one session."""
     args = [*MODELS, *(a for b in BACKENDS for a in ("-b", b)), *(a for t in TARGETS for a in ("-t", t))]
     done = mcuorch(home, "run", "--env", "tumeda", *args, "--parallel", "2")
@@ -38,9 +38,9 @@ def test_every_run_validates_exactly(session: tuple[dict, object]) -> None:
     assert len(report) == len(MODELS) * len(BACKENDS) * len(TARGETS)
     assert not report["Failing"].any(), report[["Model", "Backend", "Target", "Reason"]]
     assert report["Validation"].all() and (report["Validation Mismatches"] == 0).all()
-    tflm = report[report["Backend"] != "tvmaot"]
+    tflm = report[report["Backend"] != "relaxaot"]
     assert (tflm["Framework"] == "tflm").all() and (tflm["COMPILE Image"].str.contains("-cxx:")).all()
-    assert not report[report["Backend"] == "tvmaot"]["COMPILE Image"].str.contains("-cxx:").any()
+    assert not report[report["Backend"] == "relaxaot"]["COMPILE Image"].str.contains("-cxx:").any()
     assert (tflm["Arena Size"] > 1000).all()
     simulated = report[report["Target"] != "host_x86"]
     assert (simulated["Run Instructions"] > 1e6).all()
@@ -54,7 +54,7 @@ def test_tflmi_uses_its_arena_and_pays_for_the_interpreter(session: tuple[dict, 
     # The interpreter's own work (op dispatch, arena planning at Setup) costs instructions.
     for model in MODELS:
         rows = report[(report["Model"] == model) & (report["Target"] == "spike")].set_index("Backend")
-        assert rows.loc["tflmi", "Setup Instructions"] > rows.loc["tvmaot", "Setup Instructions"]
+        assert rows.loc["tflmi", "Setup Instructions"] > rows.loc["relaxaot", "Setup Instructions"]
 
 
 def test_tflmc_needs_less_rom_and_setup_than_tflmi(session: tuple[dict, object]) -> None:

@@ -64,14 +64,16 @@ def test_env_list_and_show(mcuorch_home: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_tumeda_dry_run(models: None, mcuorch_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _main(["run", "--env", "tumeda", "aww", "vww", "-b", "tflmi", "-b", "tvmaot",
+    code, out, _ = _main(["run", "--env", "tumeda", "aww", "vww", "-b", "tflmi", "-b", "tvmaot", "-b", "relaxaot",
                           "-t", "etiss_pulpino", "-t", "host_x86", "--dry-run"], capsys)
     assert code == 0
-    assert out.splitlines()[0] == "8 runs"
-    assert out.splitlines()[-1] == "jobs: LOAD 2, BUILD 4, COMPILE 8, RUN 8"
+    assert out.splitlines()[0] == "12 runs"
+    assert out.splitlines()[-1] == "jobs: LOAD 2, BUILD 6, COMPILE 12, RUN 12"
     # each run with the images of its stages: C++ code compiles in the -cxx toolchain image
     assert "  aww  tflite  tflmi  mlif  host_x86  images=tflite,tflm,host-cxx,host " in out
-    assert "  aww  tflite  tvmaot  mlif  etiss_pulpino  images=tflite,tvm,gnu-riscv,etiss " in out
+    # tumeda's tvmaot is the fork's microTVM; the Relax C backend is relaxaot there
+    assert "  aww  tflite  tvmaot  mlif  etiss_pulpino  images=tflite,tumeda-tvm,gnu-riscv,etiss " in out
+    assert "  aww  tflite  relaxaot  mlif  etiss_pulpino  images=tflite,tvm,gnu-riscv,etiss " in out
     assert not mcuorch_home.exists()  # a dry run writes nothing
 
 

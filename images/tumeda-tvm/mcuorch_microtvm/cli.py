@@ -1,0 +1,124 @@
+"""``mcuorch-microtvm``: the BUILD stage of the microTVM backends of the TVM fork.
+
+tvmc compiles the model (MLonMCU's command line for tvmaot, tvmaotplus and tvmrt), then the
+MLF archive becomes a codegen directory for the target software. Exit codes: 0 ok; 2 user error
+(a model or option tvmc refuses, a bad option); 1 internal error. Errors are one line on stderr
+(``error: <model>: ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import crt, glue, mlf, tvmc
+from .errors import CodegenError
+
+EPILOG = """\
+Options map to the host configuration keys <backend>.<key> (e.g. tvmaot.unpacked_api=1).
+Outputs in OUT:
+  model.tar      the model library format archive tvmc wrote
+  tvmc.log       tvmc's command line and output
+  codegen/       mcuorch_model.h, mcuorch_model.c (the executor glue), model/ (generated C),
+                 include/ (CRT headers, tvmgen_default.h, crt_config.h), crt/ (CRT sources)
+  metrics.json   Workspace Size or Heap Size, Kernels, Runtime Sources, Generation Time [s]
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mcuorch-microtvm", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="microTVM C code (TVM fork, C runtime) for a TFLite model.")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--meta", type=Path, required=True, help="model.json of the LOAD stage")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--executor", choices=["aot", "graph"], required=True)
+    p.add_argument("--unpacked-api", action=argparse.BooleanOptionalAction, default=False)
+    p.add_argument("--usmp", action=argparse.BooleanOptionalAction, default=False)
+    p.add_argument("--usmp-algorithm", default="greedy_by_size", choices=tvmc.USMP_ALGORITHMS)
+    p.add_argument("--opt-level", type=int, default=3, choices=range(4))
+    p.add_argument("--desired-layout", choices=["NCHW", "NHWC"])
+    p.add_argument("--disabled-passes", default="", help="comma-separated Relay/TIR pass names")
+    p.add_argument("--workspace-alignment", type=int, default=16)
+    p.add_argument("--constant-alignment", type=int, default=16)
+    p.add_argument("--max-args", type=int, help="TVM_CRT_MAX_ARGS (graph executor; default: the graph's largest op)")
+    p.add_argument("--heap-size", type=int, help="the graph executor's heap in bytes (default: from the graph)")
+    return p
+
+
+def options(args: argparse.Namespace) -> tvmc.Options:
+    return tvmc.Options(executor=args.executor, unpacked_api=args.unpacked_api, usmp=args.usmp,
+                        usmp_algorithm=args.usmp_algorithm, opt_level=args.opt_level,
+                        desired_layout=args.desired_layout,
+                        disabled_passes=tuple(p for p in args.disabled_passes.split(",") if p),
+                        workspace_alignment=args.workspace_alignment, constant_alignment=args.constant_alignment)
+
+
+def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
+    o = options(args)
+    out: Path = args.out
+    tar = out / "model.tar"
+    tvmc.compile_model(args.model, tar, o, out / "tvmc.log")
+    model = mlf.extract(tar, out / "mlf")
+    codegen = out / "codegen"
+    (codegen / "model").mkdir(parents=True, exist_ok=True)
+    for src in model.sources:
+        shutil.copy2(src, codegen / "model" / src.name)
+    (codegen / "mcuorch_model.h").write_text(glue.model_header(meta))
+    metrics: dict[str, int | float] = {"Kernels": model.kernel_count()}
+    if o.executor == "graph":
+        facts = glue.graph_facts(model.graph_json)
+        max_args = facts.max_args if args.max_args is None else args.max_args
+        if max_args < facts.max_args:
+            raise CodegenError(f"max_args={max_args} is too small: an operator of this model takes "
+                               f"{facts.max_args} arguments (TVM_CRT_MAX_ARGS)")
+        heap = facts.heap_bytes() if args.heap_size is None else args.heap_size
+        code = glue.graph(meta, model.graph_json, o.workspace_alignment, heap)
+        metrics.update({"Heap Size": heap, "Storage Size": facts.storage_bytes, "CRT Max Args": max_args})
+        summary = f"graph executor, {facts.nodes} nodes, heap {heap} B (storage {facts.storage_bytes} B)"
+    else:
+        max_args = args.max_args or 10
+        # The stack allocator aligns every allocation: the MLF's figure plus one alignment each.
+        workspace = model.workspace_bytes + model.workspace_allocations() * glue.STACK_HEADER_BYTES \
+            if model.workspace_bytes else 0
+        if o.unpacked_api:
+            code = glue.aot_c_interface(meta, model.include_dir / "tvmgen_default.h", o.workspace_alignment, workspace)
+        else:
+            code = glue.aot_packed(meta, model.sources, o.workspace_alignment, workspace)
+        pool = glue.usmp_pool_bytes(model.sources)
+        metrics.update({"Workspace Size": workspace + pool})
+        summary = (f"AOT {'C interface, unpacked' if o.unpacked_api else 'packed'} API"
+                   f"{', USMP ' + o.usmp_algorithm if o.usmp else ''}, workspace {workspace + pool} B")
+    (codegen / "mcuorch_model.c").write_text(code)
+    if model.include_dir.is_dir():
+        shutil.copytree(model.include_dir, codegen / "include", dirs_exist_ok=True)
+    metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir, o.executor, codegen, max_args)
+    shutil.rmtree(out / "mlf")
+    return metrics, f"{summary}, {metrics['Kernels']} kernels"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    name = args.model.stem
+    started = time.monotonic()
+    try:
+        meta = json.loads(args.meta.read_text())
+        name = meta.get("name", name)
+        args.out.mkdir(parents=True, exist_ok=True)
+        metrics, line = generate(args, meta)
+    except CodegenError as exc:
+        print(f"error: {name}: {exc}", file=sys.stderr)
+        return 2
+    metrics["Generation Time [s]"] = round(time.monotonic() - started, 3)
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"{name}: {line}")
+    return 0

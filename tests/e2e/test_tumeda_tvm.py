@@ -1,0 +1,75 @@
+"""End to end: the TVM fork's microTVM backends (tvmaot, tvmaotplus, tvmrt: MLonMCU's meaning)
+beside our Relax C backend (relaxaot) on the same models and targets, in one session: the fork
+built from the pinned sources (image tumeda-tvm), its model library format compiled by the same
+target software with the fork's C runtime, run on Spike, ETISS and the host.
+
+Validation: microTVM requantizes with Relay's QNN lowering, not TFLite-Micro's kernels, so its
+outputs are checked as `atol 1` (Backend.output_tolerance); relaxaot stays exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_default_environment import last_report, labelled_containers, mcuorch
+from tests.e2e.test_tumeda_environment import home  # noqa: F401  (the source-cache home fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+
+MODELS = ("sine_model", "aww")
+BACKENDS = ("tvmaot", "tvmaotplus", "tvmrt", "relaxaot")
+TARGETS = ("etiss_pulpino", "spike", "host_x86")
+MICROTVM = ("tvmaot", "tvmaotplus", "tvmrt")
+
+
+@pytest.fixture(scope="module")
+def session(home: Path) -> tuple[dict, object]:
+    """The issue's matrix in one session."""
+    args = [*MODELS, *(a for b in BACKENDS for a in ("-b", b)), *(a for t in TARGETS for a in ("-t", t))]
+    done = mcuorch(home, "run", "--env", "tumeda", *args, "--parallel", "2", timeout=3600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return last_report(home)
+
+
+def test_every_row_validates_and_measures(session: tuple[dict, object]) -> None:
+    record, report = session
+    assert len(report) == len(MODELS) * len(BACKENDS) * len(TARGETS)
+    assert not report["Failing"].any(), report[["Model", "Backend", "Target", "Reason"]]
+    assert report["Validation"].all(), report[["Model", "Backend", "Target", "Validation Max Diff"]]
+    micro = report[report["Backend"].isin(MICROTVM)]
+    assert (micro["Validation Mode"] == "atol").all() and (micro["Validation Tolerance"] == 1).all()
+    assert (micro["Validation Max Diff"] <= 1).all()
+    assert (report[report["Backend"] == "relaxaot"]["Validation Mode"] == "exact").all()
+    assert (micro["BUILD Image"].str.contains("tumeda-tvm:")).all()
+    for column in ("Total ROM", "Total RAM", "RAM stack"):
+        assert (report[column] > 0).all(), column
+    simulated = report[report["Target"] != "host_x86"]
+    assert (simulated["Run Instructions"] > 0).all() and (simulated["Setup Instructions"] > 0).all()
+    assert labelled_containers(record["id"]) == []
+
+
+def test_usmp_and_the_embedded_interface_save_ram(session: tuple[dict, object]) -> None:
+    """tvmaotplus plans every intermediate tensor into one static pool (USMP) and calls the model
+    with plain pointers; tvmaot's workspace is a stack of separately aligned allocations, tvmrt
+    allocates at run time from a heap sized for the graph's storage plus the executor's tables."""
+    _, report = session
+    rows = report[(report["Model"] == "aww") & (report["Target"] == "spike")].set_index("Backend")
+    assert rows.loc["tvmaotplus", "Total RAM"] <= rows.loc["tvmaot", "Total RAM"] < rows.loc["tvmrt", "Total RAM"]
+    assert rows.loc["tvmrt", "Setup Instructions"] > rows.loc["tvmaot", "Setup Instructions"]  # parses the graph
+
+
+def test_spike_and_etiss_agree_per_inference(session: tuple[dict, object]) -> None:
+    _, report = session
+    for (model, backend), rows in report[report["Target"] != "host_x86"].groupby(["Model", "Backend"]):
+        runs = rows.set_index("Target")["Run Instructions"]
+        assert abs(runs["spike"] - runs["etiss_pulpino"]) <= 1e-5 * runs["spike"] + 8, (model, backend, runs)
+
+
+def test_tvmrt_refuses_a_max_args_below_the_graphs_largest_operator(home: Path) -> None:
+    done = mcuorch(home, "run", "--env", "tumeda", "aww", "-b", "tvmrt", "-t", "host_x86", "-c", "tvmrt.max_args=2")
+    assert done.returncode == 1
+    _, report = last_report(home)
+    reason = report.iloc[0]["Reason"]
+    assert "max_args=2 is too small" in reason and "TVM_CRT_MAX_ARGS" in reason, reason
