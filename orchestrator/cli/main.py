@@ -19,6 +19,7 @@ from orchestrator.cli.console import error_line, stderr
 from orchestrator.cli.explain import explain
 from orchestrator.cli.gc import gc
 from orchestrator.cli.images import app as images_app
+from orchestrator.cli.merge import merge
 from orchestrator.cli.models import models
 from orchestrator.cli.plot import plot
 from orchestrator.cli.run import run
@@ -57,6 +58,7 @@ app.command()(cleanup)
 app.command()(export)
 app.command()(models)
 app.command()(plot)
+app.command()(merge)
 
 
 def _usage_error(exc: BaseException) -> tuple[str, int] | None:
