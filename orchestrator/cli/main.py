@@ -16,6 +16,7 @@ from orchestrator import __version__
 from orchestrator.cli import env as env_cli
 from orchestrator.cli.argv import normalize
 from orchestrator.cli.console import error_line, stderr
+from orchestrator.cli.compare import compare
 from orchestrator.cli.explain import explain
 from orchestrator.cli.gc import gc
 from orchestrator.cli.images import app as images_app
@@ -59,6 +60,7 @@ app.command()(export)
 app.command()(models)
 app.command()(plot)
 app.command()(merge)
+app.command()(compare)
 
 
 def _usage_error(exc: BaseException) -> tuple[str, int] | None:
