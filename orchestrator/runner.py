@@ -27,6 +27,7 @@ from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.paths import home_paths, project_paths
 from orchestrator.plan import Plan, PlannedJob, Planner
 from orchestrator.progress import LogStreamer, make_progress
+from orchestrator.remote_cache import RemoteCache, RemoteStats, remote_from_environ
 from orchestrator.report import export_report, write_html_reports
 from orchestrator.report.frame import report_frame, report_rows
 from orchestrator.results import RunResult, run_results
@@ -127,6 +128,8 @@ class SessionResult:
     """The Docker engine went away mid-session: the runs not finished are Incomplete."""
     image_missing: ImageMissingError | None = None
     """An image was removed mid-session: the runs that needed it are Incomplete."""
+    remote: RemoteStats | None = None
+    """What the remote tier of the job store did (None without one)."""
 
     @property
     def finished_runs(self) -> int:
@@ -180,6 +183,7 @@ class SessionRunner:
                            request=options.request, until=options.until.value, runtime=options.runtime,
                            label=options.label, parallel=options.parallel, shard=options.shard,
                            comment=options.comment)
+        remote = remote_from_environ(warn=self._warn)  # an unreachable bucket stops us before anything runs
         if resume is not None:
             record = resume.model_copy(update={"status": "running", "finished": None, "engine_lost": None})
         else:
@@ -193,10 +197,15 @@ class SessionRunner:
                 shard = self._shard_record(options, options.shard, whole, whole_plan, prepared.runs, identities)
                 record = record.model_copy(update={"shard": shard})
             plan = planner.plan(prepared.runs, identity=lambda n: runtime.image_identity(refs[n]), until=options.until)
-            scheduled = self._schedule(plan, runtime, refs, record, options, cancel)
+            scheduled = self._schedule(plan, runtime, refs, record, options, cancel, remote)
         finally:
             runtime.close()
-        return self._finish(record, prepared, plan, scheduled, options, cancel.is_set())
+        result = self._finish(record, prepared, plan, scheduled, options, cancel.is_set())
+        result.remote = remote.stats if remote is not None else None
+        return result
+
+    def _warn(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)
 
     @staticmethod
     def _shard_record(options: SessionOptions, shard: ShardSpec, whole: Prepared, whole_plan: Plan,
@@ -209,7 +218,7 @@ class SessionRunner:
                            fingerprint=fingerprint(command=command, plan=whole_plan, env=whole.env, images=images))
 
     def _schedule(self, plan: Plan, runtime: Runtime, refs: dict[str, ImageRef], record: SessionRecord,
-                  options: SessionOptions, cancel: threading.Event) -> Scheduled:
+                  options: SessionOptions, cancel: threading.Event, remote: RemoteCache | None = None) -> Scheduled:
         progress = make_progress(plan, self.console, options.quiet)
         streamer = LogStreamer(self.console) if options.verbose else None
 
@@ -224,7 +233,7 @@ class SessionRunner:
 
         executor = JobExecutor(store=self.store, runtime=runtime, images=refs, project=self.project,
                                session_id=record.id, failed_dir=self.sessions.path(record.id) / "failed",
-                               rerun=options.rerun, on_start=started)
+                               rerun=options.rerun, on_start=started, remote=remote)
         scheduler = Scheduler(executor, parallel=options.parallel, on_finish=finished)
         progress.start()
         try:

@@ -134,7 +134,14 @@ def run(
     share = f" (shard {options.shard} of {result.record.shard.total_runs} runs)" if result.record.shard else ""
     stderr.print(f"session {result.record.id}: {len(result.results)} runs{share}, {status}; jobs: "
                  f"{counts.get('done', 0)} executed, {counts.get('cached', 0)} cached, "
-                 f"{counts.get('failed', 0)} failed; report: {result.report_files[0].parent}",
+                 + (f"{counts['downloaded']} downloaded, " if counts.get("downloaded") else "")
+                 + f"{counts.get('failed', 0)} failed; report: {result.report_files[0].parent}",
                  highlight=False, markup=False)
+    if result.remote is not None:
+        remote = result.remote
+        stderr.print(f"remote cache: {remote.downloaded} downloaded, {remote.uploaded} uploaded"
+                     + (f", {remote.damaged} damaged (executed again)" if remote.damaged else "")
+                     + (f", {remote.failed_uploads} uploads failed" if remote.failed_uploads else ""),
+                     highlight=False, markup=False)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
