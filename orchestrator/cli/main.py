@@ -13,6 +13,7 @@ import traceback
 import typer
 
 from orchestrator import __version__
+from orchestrator.cli import ci as ci_cli
 from orchestrator.cli import env as env_cli
 from orchestrator.cli.argv import normalize
 from orchestrator.cli.console import error_line, stderr
@@ -52,6 +53,7 @@ app.command(context_settings={"allow_interspersed_args": True})(run)
 app.add_typer(env_cli.app, name="env")
 app.add_typer(images_app, name="images")
 app.add_typer(sources_app, name="sources")
+app.add_typer(ci_cli.app, name="ci")
 app.command()(gc)
 app.command()(explain)
 app.command()(sessions)

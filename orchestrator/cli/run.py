@@ -46,6 +46,16 @@ def _until(value: str) -> Stage:
         raise ConfigError(f"unknown stage {value!r} for --until; choose from: {', '.join(UNTIL)}") from None
 
 
+def matrix_request(*, models: list[str], frontend: list[str], backend: list[str], platform: list[str],
+                   target: list[str], feature: list[str], config: list[str], feature_gen: list[str],
+                   config_gen: list[str], postprocess: list[str], **_: object) -> MatrixRequest:
+    """The matrix options of `run` (as parsed) → the request (`mcuorch ci` parses them too)."""
+    return MatrixRequest(
+        models=models, frontends=frontend, backends=backend, platforms=platform, targets=target,
+        features=feature, config=config, feature_gen=[split_group(g) for g in feature_gen],
+        config_gen=[split_group(g) for g in config_gen], postprocesses=postprocess)
+
+
 def print_plan(plan: Plan) -> None:
     """Runs (with the image of each stage, in stage order) and per-stage job counts (the
     dry-run output)."""
@@ -96,10 +106,9 @@ def run(
     stage = _until(until)
     label = _label(label)
     shard_spec = ShardSpec.parse(shard) if shard is not None else None
-    request = MatrixRequest(
-        models=models, frontends=frontend, backends=backend, platforms=platform, targets=target,
-        features=feature, config=config, feature_gen=[split_group(g) for g in feature_gen],
-        config_gen=[split_group(g) for g in config_gen], postprocesses=postprocess)
+    request = matrix_request(models=models, frontend=frontend, backend=backend, platform=platform, target=target,
+                             feature=feature, config=config, feature_gen=feature_gen, config_gen=config_gen,
+                             postprocess=postprocess)
     resumed = None
     if resume is not None:
         resumed = SessionStore(home_paths().sessions).load(resume)
