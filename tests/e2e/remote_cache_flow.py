@@ -33,21 +33,30 @@ def report(home: Path) -> pd.DataFrame:
     return pd.read_json(newest.parent / "report.json", orient="records").drop(columns=["Session"])
 
 
-def check_remote_cache_flow(tmp_path: Path, s3: S3Server, run: Mcuorch, comparable: Callable[[pd.DataFrame],
-                                                                                             pd.DataFrame]) -> None:
-    bucket = s3.new_bucket()
-    env = {**PLACEHOLDER_CREDENTIALS, "MCUORCH_REMOTE_CACHE": f"s3://{bucket}/ci",
-           "MCUORCH_REMOTE_CACHE_ENDPOINT": s3.endpoint}
-    first = run(tmp_path / "a", env)
-    assert first.returncode == 0, first.stderr[-3000:]
-    executed, _ = counts(first.stderr)
-    assert executed > 0 and f"remote cache: 0 downloaded, {executed} uploaded" in first.stderr
+def bucket_env(s3: S3Server) -> dict[str, str]:
+    """Variables that point mcuorch at a fresh bucket on the test server."""
+    return {**PLACEHOLDER_CREDENTIALS, "MCUORCH_REMOTE_CACHE": f"s3://{s3.new_bucket()}/ci",
+            "MCUORCH_REMOTE_CACHE_ENDPOINT": s3.endpoint}
 
+
+def check_publishing_home(result: subprocess.CompletedProcess[str]) -> int:
+    """The first home executed its jobs and uploaded every one; returns how many."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed, _ = counts(result.stderr)
+    assert executed > 0 and f"remote cache: 0 downloaded, {executed} uploaded" in result.stderr, result.stderr[-2000:]
+    return executed
+
+
+def check_reuse(tmp_path: Path, s3: S3Server, env: dict[str, str], run: Mcuorch, first_home: Path, executed: int,
+                comparable: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    """Homes b, c, d against the bucket `first_home` filled: all downloaded; one damaged object
+    detected, its job executed again and replaced; all downloaded again."""
     second = run(tmp_path / "b", env)
     assert second.returncode == 0, second.stderr[-3000:]
     assert counts(second.stderr) == (0, executed), second.stderr[-2000:]  # zero jobs executed: all downloaded
-    pd.testing.assert_frame_equal(comparable(report(tmp_path / "b")), comparable(report(tmp_path / "a")))
+    pd.testing.assert_frame_equal(comparable(report(tmp_path / "b")), comparable(report(first_home)))
 
+    bucket = env["MCUORCH_REMOTE_CACHE"].removeprefix("s3://").split("/")[0]
     client = s3.client()
     keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             for o in page.get("Contents", [])]
@@ -60,3 +69,10 @@ def check_remote_cache_flow(tmp_path: Path, s3: S3Server, run: Mcuorch, comparab
 
     fourth = run(tmp_path / "d", env)
     assert counts(fourth.stderr) == (0, executed) and "damaged" not in fourth.stderr, fourth.stderr[-2000:]
+
+
+def check_remote_cache_flow(tmp_path: Path, s3: S3Server, run: Mcuorch,
+                            comparable: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    env = bucket_env(s3)
+    executed = check_publishing_home(run(tmp_path / "a", env))
+    check_reuse(tmp_path, s3, env, run, tmp_path / "a", executed, comparable)
