@@ -191,3 +191,32 @@ def test_a_resumed_shard_runs_the_same_share(tmp_path: Path, monkeypatch: pytest
     first = run_session(tmp_path / "a", monkeypatch, shard="2/2")
     options = options_from_session(first.record, quiet=True)
     assert options.shard == ShardSpec(index=2, count=2)
+
+
+def test_more_shards_than_runs_leaves_empty_shards_that_merge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    request = MatrixRequest(models=["toy_sum", "toy_mul"])
+    whole = run_session(tmp_path / "whole", monkeypatch, request)
+    shards = [run_session(tmp_path / f"s{k}", monkeypatch, request, shard=f"{k}/3") for k in (1, 2, 3)]
+    assert sorted(len(s.results) for s in shards) == [0, 1, 1]
+    empty = next(s for s in shards if not s.results)
+    assert empty.exit_code == 0 and empty.record.status == "done" and empty.record.shard is not None
+    monkeypatch.setenv("MCUORCH_HOME", str(tmp_path / "merged"))
+    result = merge(find_sessions([tmp_path / f"s{k}" for k in (1, 2, 3)]), home_paths())
+    pd.testing.assert_frame_equal(result.report.drop(columns=["Session"]), whole.report.drop(columns=["Session"]))
+
+
+def test_shards_of_other_model_files_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same command, same environment, but one runner's toy_sum is another program."""
+    import shutil
+
+    from tests.conftest import TOY_DIR
+
+    run_session(tmp_path / "a1", monkeypatch, shard="1/2")
+    edited = tmp_path / "models"
+    shutil.copytree(TOY_DIR / "models", edited)
+    (edited / "toy_sum" / "model.tflite").write_text("int main(void) { return 1; }\n")
+    monkeypatch.setenv("MCUORCH_MODELS", str(edited))
+    run_session(tmp_path / "b2", monkeypatch, shard="2/2")
+    monkeypatch.setenv("MCUORCH_HOME", str(tmp_path / "merged"))
+    with pytest.raises(MergeError, match=r"does not belong with shard 1/2 .*: different runs \(model files"):
+        merge(find_sessions([tmp_path / "a1", tmp_path / "b2"]), home_paths())
