@@ -4,7 +4,8 @@ Runs in a scheduler worker thread. A job whose key is already published is a cac
 (unless `rerun`); otherwise it runs in its staging directory under the key's lock, its exit
 code is checked against the stage's accepted set, its metrics are collected, and only then is
 it published. Failed or cancelled attempts are moved to the session's `failed/` folder so
-their logs stay readable.
+their logs stay readable. With a remote tier (orchestrator.remote_cache), a local miss is looked
+up remotely before it executes, and what executes (or is found only locally) is uploaded.
 """
 
 from __future__ import annotations
@@ -22,8 +23,19 @@ from orchestrator.errors import CollectError
 from orchestrator.outcome import JobOutcome, JobStatus
 from orchestrator.paths import ProjectPaths
 from orchestrator.plan import KeyInputs, PlannedJob
+from orchestrator.remote_cache import RemoteCache
 from orchestrator.runtime.base import ExecRequest, ExecResult, ImageRef, Mount, Runtime
-from orchestrator.store import EXIT_CODE, OUTPUTS, STDERR, STDOUT, ImageRecord, JobRecord, JobStore, MountRecord
+from orchestrator.store import (
+    EXIT_CODE,
+    OUTPUTS,
+    STDERR,
+    STDOUT,
+    ImageRecord,
+    JobRecord,
+    JobStore,
+    MountRecord,
+    PublishedJob,
+)
 
 JobStarted = Callable[[PlannedJob, Path], None]
 
@@ -63,7 +75,7 @@ class JobExecutor:
 
     def __init__(self, *, store: JobStore, runtime: Runtime, images: dict[str, ImageRef],
                  project: ProjectPaths, session_id: str, failed_dir: Path, rerun: bool = False,
-                 on_start: JobStarted | None = None) -> None:
+                 on_start: JobStarted | None = None, remote: RemoteCache | None = None) -> None:
         self.store = store
         self.runtime = runtime
         self.images = images
@@ -72,6 +84,7 @@ class JobExecutor:
         self.failed_dir = failed_dir
         self.rerun = rerun
         self.on_start = on_start
+        self.remote = remote
         self._done_here: set[str] = set()
         self._done_lock = threading.Lock()
 
@@ -90,14 +103,26 @@ class JobExecutor:
         key_inputs = job.real_key_inputs(digests)
         key = key_inputs.key()
         if self._hit(job.stage, key) and (hit := self.store.verified(job.stage, key)):
+            self._share(hit)
             return JobOutcome(job=job, status=JobStatus.CACHED, image=image, key=key, published=hit)
         with self.store.lock(job.stage, key):
             if self._hit(job.stage, key) and (hit := self.store.verified(job.stage, key, discard=True)):
+                self._share(hit)
                 return JobOutcome(job=job, status=JobStatus.CACHED, image=image, key=key, published=hit)
             if cancel.is_set():
                 return JobOutcome(job=job, status=JobStatus.CANCELLED, image=image, key=key,
                                   reason=f"cancelled @ {job.stage.value}")
+            if self.remote is not None and not self.rerun:
+                fetched = self.remote.fetch(self.store, job.stage, key)
+                if fetched is not None:
+                    return JobOutcome(job=job, status=JobStatus.DOWNLOADED, image=image, key=key, published=fetched)
             return self._run(job, key, key_inputs, inputs, image, cancel)
+
+    def _share(self, job: PublishedJob) -> None:
+        """A local hit the remote tier lacks (computed before it was configured) is uploaded."""
+        remote = self.remote
+        if remote is not None and remote.settings.writable and not remote.has(Stage(job.record.stage), job.record.key):
+            remote.upload(job, self.session_id)
 
     def _run(self, job: PlannedJob, key: str, key_inputs: KeyInputs, inputs: dict[str, Path], image: ImageRef,
              cancel: threading.Event) -> JobOutcome:
@@ -143,6 +168,8 @@ class JobExecutor:
             key_inputs=key_inputs, started=started, finished=time.time(), duration_sec=result.duration_sec,
             exit_code=result.exit_code or 0, outputs_digest=digest_dir(out), session=self.session_id)
         published = self.store.publish(staging, stage, key, record, metrics)
+        if self.remote is not None:
+            self.remote.upload(published, self.session_id)
         with self._done_lock:
             self._done_here.add(key)
         return JobOutcome(job=job, status=JobStatus.DONE, image=image, key=key, published=published,

@@ -14,13 +14,15 @@ from orchestrator.store import PublishedJob
 class JobStatus(str, Enum):
     DONE = "done"
     CACHED = "cached"
+    DOWNLOADED = "downloaded"
+    """Found in the remote tier of the job store and downloaded (orchestrator.remote_cache)."""
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
 
     @property
     def ok(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.CACHED)
+        return self in (JobStatus.DONE, JobStatus.CACHED, JobStatus.DOWNLOADED)
 
 
 @dataclass(frozen=True)

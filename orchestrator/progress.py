@@ -51,7 +51,8 @@ class _Tally:
             counts = self.status[stage]
             done = sum(counts.values())
             text.append(f"{stage.value} {done}/{total}", style="bold" if done < total else "green")
-            extra = [f"{counts[s]} {s.value}" for s in (JobStatus.CACHED, JobStatus.FAILED, JobStatus.SKIPPED)
+            extra = [f"{counts[s]} {s.value}" for s in (JobStatus.CACHED, JobStatus.DOWNLOADED, JobStatus.FAILED,
+                                                          JobStatus.SKIPPED)
                      if counts[s]]
             if extra:
                 text.append(f" ({', '.join(extra)})", style="red" if counts[JobStatus.FAILED] else "dim")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from orchestrator.errors import SessionNotFoundError
 from orchestrator.matrix import MatrixRequest
+from orchestrator.shards import ShardRecord, ShardSpec
 
 SESSION_FILE = "session.json"
 Status = Literal["running", "done", "failing", "incomplete"]
@@ -35,6 +36,9 @@ class SessionSpec(BaseModel):
     runtime: str = "docker"
     label: str | None = None
     parallel: int = 1
+    shard: ShardSpec | None = None
+    """`--shard K/N`: only this share of the runs (a resume runs the same share)."""
+    comment: str = ""
 
 
 class RunRecord(BaseModel):
@@ -44,6 +48,8 @@ class RunRecord(BaseModel):
     failing: bool = False
     incomplete: bool = False
     reason: str | None = None
+    row: dict[str, Any] | None = None
+    """The run's report row before postprocesses (`mcuorch merge` rebuilds reports from these)."""
 
 
 class SessionRecord(BaseModel):
@@ -60,6 +66,10 @@ class SessionRecord(BaseModel):
     engine_lost: str | None = None
     """The address of a Docker engine that went away mid-session (its unfinished runs are
     Incomplete; `mcuorch run --resume ID` finishes them)."""
+    shard: ShardRecord | None = None
+    """Set when the session ran one shard of a matrix (`--shard K/N`)."""
+    merged_from: list[str] = Field(default_factory=list)
+    """Set on a session made by `mcuorch merge`: the shard sessions it combines."""
 
 
 def new_session_id() -> str:

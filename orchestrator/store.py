@@ -94,7 +94,10 @@ class JobStore:
 
     def lookup(self, stage: Stage, key: str) -> PublishedJob | None:
         """The published job, or None (a directory without a readable record does not count)."""
-        path = self.path(stage, key)
+        return self._read(self.path(stage, key))
+
+    @staticmethod
+    def _read(path: Path) -> PublishedJob | None:
         record_file = path / JOB_RECORD
         if not record_file.is_file():
             return None
@@ -174,6 +177,21 @@ class JobStore:
         if published is None:
             raise OSError(f"published job {final} has no readable record")
         return published
+
+    def adopt(self, staging: Path, stage: Stage, key: str) -> PublishedJob | None:
+        """Publish a complete job folder made elsewhere (a remote tier's download) as it is: only
+        when its record is for this key and its outputs and metrics match the record's digests
+        (call while holding the lock). A folder that does not qualify is removed; None."""
+        job = self._read(staging)
+        if job is None or (job.record.key, job.record.stage) != (key, stage.value) or not self.intact(job):
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
+        final = self.path(stage, key)
+        if final.exists():
+            shutil.rmtree(staging)
+        else:
+            os.rename(staging, final)
+        return self.lookup(stage, key)
 
     def remove(self, stage: Stage, key: str) -> None:
         shutil.rmtree(self.path(stage, key), ignore_errors=True)

@@ -7,6 +7,7 @@
 #   python3-venv  the Makefile creates .venv
 #   gcc libc6-dev the local runtime's end-to-end tests compile with the host's gcc
 #   chromium      (--test only) the HTML report and charts are checked in a headless browser
+#   shellcheck    (--test only) actionlint checks the scripts of the generated CI workflow with it
 # Only Debian-like hosts are provisioned (apt-get, through sudo when not root); elsewhere the
 # script says what is missing and carries on (pulling the base image needs none of it).
 set -eu
@@ -17,6 +18,7 @@ python3 -c 'import ensurepip' 2>/dev/null || missing="$missing python3-venv"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing="$missing chromium"
+    command -v shellcheck >/dev/null 2>&1 || missing="$missing shellcheck"
 fi
 [ -n "$missing" ] || exit 0
 

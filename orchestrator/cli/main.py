@@ -13,12 +13,15 @@ import traceback
 import typer
 
 from orchestrator import __version__
+from orchestrator.cli import ci as ci_cli
 from orchestrator.cli import env as env_cli
 from orchestrator.cli.argv import normalize
 from orchestrator.cli.console import error_line, stderr
+from orchestrator.cli.compare import compare
 from orchestrator.cli.explain import explain
 from orchestrator.cli.gc import gc
 from orchestrator.cli.images import app as images_app
+from orchestrator.cli.merge import merge
 from orchestrator.cli.models import models
 from orchestrator.cli.plot import plot
 from orchestrator.cli.run import run
@@ -50,6 +53,7 @@ app.command(context_settings={"allow_interspersed_args": True})(run)
 app.add_typer(env_cli.app, name="env")
 app.add_typer(images_app, name="images")
 app.add_typer(sources_app, name="sources")
+app.add_typer(ci_cli.app, name="ci")
 app.command()(gc)
 app.command()(explain)
 app.command()(sessions)
@@ -57,6 +61,8 @@ app.command()(cleanup)
 app.command()(export)
 app.command()(models)
 app.command()(plot)
+app.command()(merge)
+app.command()(compare)
 
 
 def _usage_error(exc: BaseException) -> tuple[str, int] | None:

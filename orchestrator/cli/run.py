@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import threading
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from orchestrator.paths import home_paths
 from orchestrator.plan import Plan
 from orchestrator.runtime.select import check_runtime_name
 from orchestrator.session import SessionStore
+from orchestrator.shards import ShardSpec, shard_runs
 
 UNTIL = {"load": Stage.LOAD, "build": Stage.BUILD, "compile": Stage.COMPILE, "run": Stage.RUN}
 
@@ -42,6 +44,16 @@ def _until(value: str) -> Stage:
         return UNTIL[value.lower()]
     except KeyError:
         raise ConfigError(f"unknown stage {value!r} for --until; choose from: {', '.join(UNTIL)}") from None
+
+
+def matrix_request(*, models: list[str], frontend: list[str], backend: list[str], platform: list[str],
+                   target: list[str], feature: list[str], config: list[str], feature_gen: list[str],
+                   config_gen: list[str], postprocess: list[str], **_: object) -> MatrixRequest:
+    """The matrix options of `run` (as parsed) → the request (`mcuorch ci` parses them too)."""
+    return MatrixRequest(
+        models=models, frontends=frontend, backends=backend, platforms=platform, targets=target,
+        features=feature, config=config, feature_gen=[split_group(g) for g in feature_gen],
+        config_gen=[split_group(g) for g in config_gen], postprocesses=postprocess)
 
 
 def print_plan(plan: Plan) -> None:
@@ -78,6 +90,8 @@ def run(
     dry: Annotated[bool, typer.Option("--dry-run", help="print runs and job counts, run nothing")] = False,
     resume: Annotated[str | None, typer.Option("--resume", help="continue a session (bare: the latest)")] = None,
     rerun: Annotated[bool, typer.Option("--rerun", "--no-cache", help="execute jobs even when cached")] = False,
+    shard: Annotated[str | None, typer.Option("--shard", help="run only share K of N (K/N); mcuorch merge "
+                                                              "combines the shards")] = None,
     runtime: Annotated[str | None, typer.Option("--runtime", help="docker (default) or local")] = None,
     env: Annotated[str | None, typer.Option("--env", help="environment name or path (MCUORCH_ENV)")] = None,
     comment: Annotated[str, typer.Option("--comment", help="text for the report's Comment column")] = "",
@@ -91,10 +105,10 @@ def run(
 
     stage = _until(until)
     label = _label(label)
-    request = MatrixRequest(
-        models=models, frontends=frontend, backends=backend, platforms=platform, targets=target,
-        features=feature, config=config, feature_gen=[split_group(g) for g in feature_gen],
-        config_gen=[split_group(g) for g in config_gen], postprocesses=postprocess)
+    shard_spec = ShardSpec.parse(shard) if shard is not None else None
+    request = matrix_request(models=models, frontend=frontend, backend=backend, platform=platform, target=target,
+                             feature=feature, config=config, feature_gen=feature_gen, config_gen=config_gen,
+                             postprocess=postprocess)
     resumed = None
     if resume is not None:
         resumed = SessionStore(home_paths().sessions).load(resume)
@@ -103,11 +117,15 @@ def run(
     else:
         options = SessionOptions(env=env, request=request, until=stage, parallel=parallel,
                                  runtime=runtime or os.environ.get("MCUORCH_RUNTIME", "docker"), rerun=rerun,
-                                 label=label, quiet=quiet, verbose=verbose, command=sys.argv[:], comment=comment)
+                                 label=label, quiet=quiet, verbose=verbose, command=sys.argv[:], comment=comment,
+                                 shard=shard_spec)
     check_runtime_name(options.runtime)
     prepared = prepare(options.env, options.request)
     if dry:
-        print_plan(dry_run(prepared, options.until))
+        plan = dry_run(prepared, options.until)
+        if options.shard is not None:
+            plan = dry_run(replace(prepared, runs=shard_runs(prepared.runs, plan, options.shard)), options.until)
+        print_plan(plan)
         return
     cancel = threading.Event()
     with cancel_on_signals(cancel):
@@ -122,9 +140,17 @@ def run(
     counts = result.record.counts
     failing = sum(r.failing for r in result.results)
     status = "interrupted: partial report" if result.cancelled else f"{failing} failing" if failing else "ok"
-    stderr.print(f"session {result.record.id}: {len(result.results)} runs, {status}; jobs: "
+    share = f" (shard {options.shard} of {result.record.shard.total_runs} runs)" if result.record.shard else ""
+    stderr.print(f"session {result.record.id}: {len(result.results)} runs{share}, {status}; jobs: "
                  f"{counts.get('done', 0)} executed, {counts.get('cached', 0)} cached, "
-                 f"{counts.get('failed', 0)} failed; report: {result.report_files[0].parent}",
+                 + (f"{counts['downloaded']} downloaded, " if counts.get("downloaded") else "")
+                 + f"{counts.get('failed', 0)} failed; report: {result.report_files[0].parent}",
                  highlight=False, markup=False)
+    if result.remote is not None:
+        remote = result.remote
+        stderr.print(f"remote cache: {remote.downloaded} downloaded, {remote.uploaded} uploaded"
+                     + (f", {remote.damaged} damaged (executed again)" if remote.damaged else "")
+                     + (f", {remote.failed_uploads} uploads failed" if remote.failed_uploads else ""),
+                     highlight=False, markup=False)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

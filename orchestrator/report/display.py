@@ -97,3 +97,14 @@ def _shorten(text: str, width: int) -> str:
 
 def print_report(df: pd.DataFrame, console: Console, shaped: bool = False) -> None:
     console.print(report_table(df, shaped=shaped, width=console.width))
+
+
+def summary_markdown(df: pd.DataFrame, shaped: bool = False) -> str:
+    """The printed summary as a Markdown table (a CI job summary), every cell on one line."""
+    columns = list(df.columns) if shaped else summary_columns(df)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c])
+                                                                else "---" for c in columns) + "|"]
+    for _, row in df.iterrows():
+        cells = [_first_line(cell_text(row[c])).replace("|", "\\|") for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -49,7 +49,17 @@ def _row(session: str, result: RunResult, postprocesses: list[str], comment: str
 def build_report(session: str, results: Iterable[RunResult], postprocesses: list[str] | None = None,
                  comment: str = "", pins: dict[int, dict[str, str]] | None = None) -> pd.DataFrame:
     """`pins` (run index → source pins of its images) joins each run's `Config`."""
-    rows = [_row(session, r, postprocesses or [], comment, (pins or {}).get(r.run.index, {})) for r in results]
+    return report_frame(report_rows(session, results, postprocesses, comment, pins))
+
+
+def report_rows(session: str, results: Iterable[RunResult], postprocesses: list[str] | None = None,
+                comment: str = "", pins: dict[int, dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """One row per run, before any postprocess: what a shard keeps so a merge can rebuild."""
+    return [_row(session, r, postprocesses or [], comment, (pins or {}).get(r.run.index, {})) for r in results]
+
+
+def report_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The report of `rows` (from `report_rows`, possibly of several shards, in run order)."""
     metric_columns = list(KNOWN_METRICS)
     fixed = set(IDENTITY) | set(TRAILING) | set(IMAGE_COLUMNS)
     for row in rows:
