@@ -202,9 +202,9 @@ class Backend(StageComponent):
     framework: ClassVar[str] = ""
     needs_cxx: ClassVar[bool] = False
     """The generated code is C++: COMPILE runs in the target's `<toolchain>-cxx` image."""
-    output_tolerance: ClassVar[int | None] = None
-    """None: outputs are bit-exact with TFLite-Micro's reference kernels. N: they may differ by up
-    to N steps of the output's quantization, so an `exact` validation is checked as `atol N`."""
+    exact_validation_as: ClassVar[str | None] = None
+    """None: outputs are bit-exact with TFLite-Micro's reference kernels. Otherwise the validation
+    mode an `exact` request is checked with (e.g. `argmax`: float softmax drifts by tens of steps)."""
 
 
 class Platform(StageComponent):

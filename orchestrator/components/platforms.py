@@ -77,13 +77,13 @@ class Mlif(Platform):
         argv = ["sh", str(sw / "compile.sh"), "--target", target.sw_target(ctx.cfg(ctx.run.target)),
                 "--codegen", str(build / "codegen"), "--golden", str(load / "golden"),
                 "--out", str(ctx.out), "--optimize", cfg.optimize]
-        mode, atol = cfg.validate_outputs, cfg.atol
-        tolerance = ctx.run.backend_component.output_tolerance
-        if mode == "exact" and tolerance is not None:
-            mode, atol = "atol", tolerance  # the backend's arithmetic is not TFLite-Micro's
+        mode = cfg.validate_outputs
+        substitute = ctx.run.backend_component.exact_validation_as
+        if mode == "exact" and substitute is not None:
+            mode = substitute  # the backend's arithmetic is not TFLite-Micro's
         argv += ["--validate", mode]
         if mode == "atol":
-            argv += ["--atol", str(atol)]
+            argv += ["--atol", str(cfg.atol)]
         argv += target.compile_args(ctx.cfg(ctx.run.target))
         cache = home_paths().compile_cache
         return JobSpec(image=self.image(ctx.run, ctx.config), argv=argv, inputs=[load, build, sw],

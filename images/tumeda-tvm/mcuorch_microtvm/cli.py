@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from . import crt, glue, mlf, tvmc
+from . import crt, glue, mlf, probe, tvmc
 from .errors import CodegenError
 
 EPILOG = """\
@@ -25,7 +26,9 @@ Outputs in OUT:
   tvmc.log       tvmc's command line and output
   codegen/       mcuorch_model.h, mcuorch_model.c (the executor glue), model/ (generated C),
                  include/ (CRT headers, tvmgen_default.h, crt_config.h), crt/ (CRT sources)
-  metrics.json   Workspace Size or Heap Size, Kernels, Runtime Sources, Generation Time [s]
+  metrics.json   Workspace Size (AOT) or Heap Size/Heap Needed/Storage Size (graph: the heap is
+                 measured by running the code once on this host), Kernels, Runtime Sources,
+                 Generation Time [s]
 """
 
 
@@ -52,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--constant-alignment", type=int, default=16)
     p.add_argument("--max-args", type=int, help="TVM_CRT_MAX_ARGS (graph executor; default: the graph's largest op)")
     p.add_argument("--heap-size", type=int, help="the graph executor's heap in bytes (default: from the graph)")
+    p.add_argument("--crt-dir", type=Path, default=Path(os.environ.get("MCUORCH_TVM_CRT", "/opt/tvm/lib/standalone_crt")),
+                   help="the fork's standalone C runtime (used when the archive carries none)")
     return p
 
 
@@ -80,28 +85,40 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
         max_args = facts.max_args if args.max_args is None else args.max_args
         if max_args < facts.max_args:
             raise CodegenError(f"max_args={max_args} is too small: an operator of this model takes "
-                               f"{facts.max_args} arguments (TVM_CRT_MAX_ARGS)")
-        heap = facts.heap_bytes() if args.heap_size is None else args.heap_size
+                               f"{facts.max_args - 1} arguments, TVM_CRT_MAX_ARGS must exceed that")
+        heap = args.heap_size or 1
+        (codegen / "mcuorch_model.c").write_text(glue.graph(meta, model.graph_json, o.workspace_alignment, heap))
+        crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
+        needed = probe.heap_peak(codegen)
+        if args.heap_size is None:
+            heap = needed
+        elif heap < needed:
+            raise CodegenError(f"heap_size={heap} is too small: setup and one inference take {needed} bytes "
+                               "of the C runtime's heap")
         code = glue.graph(meta, model.graph_json, o.workspace_alignment, heap)
-        metrics.update({"Heap Size": heap, "Storage Size": facts.storage_bytes, "CRT Max Args": max_args})
-        summary = f"graph executor, {facts.nodes} nodes, heap {heap} B (storage {facts.storage_bytes} B)"
+        metrics.update({"Heap Size": heap, "Heap Needed": needed, "Storage Size": facts.storage_bytes,
+                        "CRT Max Args": max_args})
+        summary = f"graph executor, {facts.nodes} nodes, heap {heap} B (tensor storage {facts.storage_bytes} B)"
     else:
         max_args = args.max_args or 10
         # The stack allocator aligns every allocation: the MLF's figure plus one alignment each.
-        workspace = model.workspace_bytes + model.workspace_allocations() * glue.STACK_HEADER_BYTES \
-            if model.workspace_bytes else 0
-        if o.unpacked_api:
-            code = glue.aot_c_interface(meta, model.include_dir / "tvmgen_default.h", o.workspace_alignment, workspace)
-        else:
-            code = glue.aot_packed(meta, model.sources, o.workspace_alignment, workspace)
+        # With USMP the workspace is the generated code's own static pool; without it the MLF's
+        # figure plus one alignment per allocation.
+        workspace = 0 if o.usmp or not model.workspace_bytes else \
+            model.workspace_bytes + model.workspace_allocations() * glue.STACK_HEADER_BYTES
         pool = glue.usmp_pool_bytes(model.sources)
+        if o.unpacked_api:
+            code = glue.aot_c_interface(meta, model.include_dir / "tvmgen_default.h", o.workspace_alignment,
+                                        workspace, pool)
+        else:
+            code = glue.aot_packed(meta, model.sources, o.workspace_alignment, workspace, pool)
         metrics.update({"Workspace Size": workspace + pool})
         summary = (f"AOT {'C interface, unpacked' if o.unpacked_api else 'packed'} API"
                    f"{', USMP ' + o.usmp_algorithm if o.usmp else ''}, workspace {workspace + pool} B")
     (codegen / "mcuorch_model.c").write_text(code)
     if model.include_dir.is_dir():
         shutil.copytree(model.include_dir, codegen / "include", dirs_exist_ok=True)
-    metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir, o.executor, codegen, max_args)
+    metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
     shutil.rmtree(out / "mlf")
     return metrics, f"{summary}, {metrics['Kernels']} kernels"
 

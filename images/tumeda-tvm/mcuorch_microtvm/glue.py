@@ -8,8 +8,8 @@ functions a bare-metal program must provide.
                                    TVMBackendAllocWorkspace (the CRT's stack allocator over a
                                    static workspace of the size the MLF reports)
   graph executor (tvmrt)           the CRT's graph executor over the JSON graph and the system
-                                   library, its storage from the CRT's page allocator over a
-                                   static heap
+                                   library, its allocations from a static heap sized by
+                                   running the same code on the build host (probe.py)
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ DTYPES = {  # name -> (harness id, C type, DLPack code, bits)
 PACKED_MAIN = "tvmgen_default___tvm_main__"
 STACK_HEADER_BYTES = 16
 """What the CRT's stack allocator adds per allocation at most (alignment padding)."""
-PAGE_LOG2 = 10
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ def report(values: dict[str, int]) -> str:
 {body}}}"""
 
 
-def aot_c_interface(meta: dict, header: Path, alignment: int, workspace: int) -> str:
+def aot_c_interface(meta: dict, header: Path, alignment: int, workspace: int, pool: int = 0) -> str:
     """tvmgen_default_run over the structs of tvmgen_default.h (the unpacked API)."""
     ins, outs = tensors(meta, "inputs"), tensors(meta, "outputs")
     text = header.read_text()
@@ -187,7 +186,7 @@ static struct tvmgen_default_outputs mcuorch_tvm_outputs = {{
 
 int mcuorch_model_init(void) {{ return mcuorch_workspace_init(); }}
 int mcuorch_model_invoke(void) {{ return tvmgen_default_run(&mcuorch_tvm_inputs, &mcuorch_tvm_outputs); }}
-{report({"Workspace Size": workspace})}
+{report({"Workspace Size": workspace + pool})}
 {_PLATFORM_COMMON}"""
 
 
@@ -226,7 +225,7 @@ const char *TVMGetLastError(void) {{ return mcuorch_last_error; }}
 """
 
 
-def aot_packed(meta: dict, sources: list[Path], alignment: int, workspace: int) -> str:
+def aot_packed(meta: dict, sources: list[Path], alignment: int, workspace: int, pool: int = 0) -> str:
     """The model's main as one packed function: DLTensor arguments, workspace from the CRT."""
     if not any(re.search(r"\b" + PACKED_MAIN + r"\s*\(", p.read_text(errors="replace")) for p in sources):
         raise CodegenError(f"the compiled model has no packed entry point {PACKED_MAIN}")
@@ -261,7 +260,7 @@ int mcuorch_model_invoke(void) {{
   int32_t ret_code;
   return {PACKED_MAIN}(mcuorch_args, mcuorch_type_codes, {n}, &ret, &ret_code, NULL);
 }}
-{report({"Workspace Size": workspace})}
+{report({"Workspace Size": workspace + pool})}
 {_PLATFORM_COMMON}"""
 
 
@@ -273,15 +272,6 @@ class GraphFacts:
     max_args: int
     nodes: int
     json_bytes: int
-
-    def heap_bytes(self) -> int:
-        """Static heap for the page allocator: every storage entry in whole pages, the executor's
-        node tables and parsed JSON, the page table, and slack for the allocator's rounding."""
-        page = 1 << PAGE_LOG2
-        tables = self.nodes * 192 + self.json_bytes
-        raw = self.storage_bytes + tables + 8 * page
-        pages = -(-raw // page)
-        return (pages + -(-pages * 16 // page)) * page
 
 
 def graph_facts(graph_json: Path) -> GraphFacts:
@@ -295,17 +285,19 @@ def graph_facts(graph_json: Path) -> GraphFacts:
         bits = int(re.sub(r"\D", "", dtype) or 32)
         nbytes = math.prod(shape) * bits // 8
         sizes[sid] = max(sizes.get(sid, 0), nbytes)
-    page = 1 << PAGE_LOG2
-    storage = sum(-(-b // page) * page for b in sizes.values())
-    max_args = max((len(n.get("inputs", [])) + int(n.get("attrs", {}).get("num_outputs", 1))
-                    for n in graph["nodes"] if n.get("op") == "tvm_op"), default=1)
+    storage = sum(sizes.values())
+    # The CRT graph executor wants an operator's inputs + outputs strictly below TVM_CRT_MAX_ARGS.
+    max_args = 1 + max((len(n.get("inputs", [])) + int(n.get("attrs", {}).get("num_outputs", 1))
+                        for n in graph["nodes"] if n.get("op") == "tvm_op"), default=1)
     return GraphFacts(storage, max_args, len(graph["nodes"]), graph_json.stat().st_size)
 
 
 def _c_string(text: str) -> str:
     """A C string literal, split in lines (the JSON is long)."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return "\n".join(f'  "{escaped[i:i + 100]}"' for i in range(0, len(escaped), 100)) or '""'
+    def escape(chunk: str) -> str:
+        return chunk.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    return "\n".join(f'  "{escape(text[i:i + 100])}"' for i in range(0, len(text), 100)) or '""'
 
 
 def graph(meta: dict, graph_json: Path, alignment: int, heap: int) -> str:
@@ -330,7 +322,6 @@ def graph(meta: dict, graph_json: Path, alignment: int, heap: int) -> str:
 #include <tvm/runtime/crt/error_codes.h>
 #include <tvm/runtime/crt/graph_executor.h>
 #include <tvm/runtime/crt/packed_func.h>
-#include <tvm/runtime/crt/page_allocator.h>
 #include <tvm/runtime/crt/platform.h>
 #include "mcuorch_model.h"
 #include "report.h"
@@ -340,18 +331,47 @@ def graph(meta: dict, graph_json: Path, alignment: int, heap: int) -> str:
 {_dltensors("mcuorch_dl_out", outs, "out")}
 
 static const char mcuorch_graph_json[] =
-{_c_string(graph_json.read_text().strip())};
+{_c_string(json.dumps(json.loads(graph_json.read_text()), separators=(",", ":")))};
 
+#ifndef MCUORCH_HEAP_BYTES /* the BUILD stage's host probe sets its own */
 #define MCUORCH_HEAP_BYTES {heap}
-static uint8_t mcuorch_heap[MCUORCH_HEAP_BYTES] __attribute__((aligned({max(alignment, 16)})));
-static MemoryManagerInterface *mcuorch_memory;
+#endif
+/* The CRT's allocations (graph, storage, the JSON reader's temporaries, kernel workspaces) from
+   a static heap: a stack whose blocks carry their size; a freed block is reclaimed once every
+   block above it is freed too (the executor frees in about reverse order, workspaces strictly). */
+typedef struct {{ uint32_t size; uint32_t freed; uint64_t pad; }} mcuorch_block_t;
+static uint8_t mcuorch_heap[MCUORCH_HEAP_BYTES] __attribute__((aligned(16)));
+static size_t mcuorch_heap_top, mcuorch_heap_peak;
 static TVMGraphExecutor *mcuorch_executor;
 
 tvm_crt_error_t TVMPlatformMemoryAllocate(size_t num_bytes, DLDevice dev, void **out_ptr) {{
-  return mcuorch_memory->Allocate(mcuorch_memory, num_bytes, dev, out_ptr);
+  (void)dev;
+  size_t size = sizeof(mcuorch_block_t) + ((num_bytes + 15u) & ~(size_t)15u);
+  if (size > MCUORCH_HEAP_BYTES - mcuorch_heap_top) {{
+    printf("error: TVM C runtime heap of %u bytes exhausted (%lu more requested; set tvmrt.heap_size)\\n",
+           (unsigned)MCUORCH_HEAP_BYTES, (unsigned long)num_bytes);
+    return kTvmErrorPlatformNoMemory;
+  }}
+  mcuorch_block_t *block = (mcuorch_block_t *)(mcuorch_heap + mcuorch_heap_top);
+  block->size = (uint32_t)size;
+  block->freed = 0;
+  mcuorch_heap_top += size;
+  if (mcuorch_heap_top > mcuorch_heap_peak) mcuorch_heap_peak = mcuorch_heap_top;
+  *out_ptr = block + 1;
+  return kTvmErrorNoError;
 }}
+
 tvm_crt_error_t TVMPlatformMemoryFree(void *ptr, DLDevice dev) {{
-  return mcuorch_memory->Free(mcuorch_memory, ptr, dev);
+  (void)dev;
+  mcuorch_block_t *block = (mcuorch_block_t *)ptr - 1;
+  block->freed = 1;
+  while (mcuorch_heap_top > 0) {{  /* pop every freed block at the top */
+    size_t last = 0, at = 0;
+    while (at < mcuorch_heap_top) {{ last = at; at += ((mcuorch_block_t *)(mcuorch_heap + at))->size; }}
+    if (!((mcuorch_block_t *)(mcuorch_heap + last))->freed) break;
+    mcuorch_heap_top = last;
+  }}
+  return kTvmErrorNoError;
 }}
 size_t TVMPlatformFormatMessage(char *out_buf, size_t out_buf_size_bytes, const char *fmt, va_list args) {{
   return (size_t)vsnprintf(out_buf, out_buf_size_bytes, fmt, args);
@@ -369,8 +389,6 @@ tvm_crt_error_t TVMPlatformGenerateRandom(uint8_t *buffer, size_t num_bytes) {{
 }}
 
 int mcuorch_model_init(void) {{
-  if (PageMemoryManagerCreate(&mcuorch_memory, mcuorch_heap, sizeof(mcuorch_heap), {PAGE_LOG2}) != kTvmErrorNoError)
-    return -1;
   if (TVMInitializeRuntime() != kTvmErrorNoError) return -1;
   TVMPackedFunc system_lib;
   TVMArgs no_args = TVMArgs_Create(NULL, NULL, 0);
@@ -389,11 +407,16 @@ int mcuorch_model_invoke(void) {{
 {get_outputs}
   return 0;
 }}
-{report({"Heap Size": heap})}
+size_t mcuorch_tvm_heap_peak(void) {{ return mcuorch_heap_peak; }}
+
+void mcuorch_model_report(void) {{
+  mcuorch_report_uint("Heap Size", (uint32_t)MCUORCH_HEAP_BYTES);
+  mcuorch_report_uint("Heap Used", (uint32_t)mcuorch_heap_peak);
+}}
 {_PLATFORM_COMMON}"""
 
 
 def usmp_pool_bytes(sources: list[Path]) -> int:
     """The static pool USMP plans into (`global_workspace` in the generated code), 0 without USMP."""
-    pattern = re.compile(r"\bglobal_workspace\w*\s*\[\s*(\d+)\s*\]")
+    pattern = re.compile(r"\bglobal_workspace\s*\[\s*(\d+)\s*\]")
     return sum(int(m) for p in sources for m in pattern.findall(p.read_text(errors="replace")))

@@ -33,9 +33,10 @@ class Mlf:
     def include_dir(self) -> Path:
         return self.root / "codegen" / "host" / "include"
 
-    @property
-    def crt_dir(self) -> Path:
-        return self.root / "runtime"
+    def crt_dir(self, fallback: Path) -> Path:
+        """The C runtime the archive carries (AOT only), else the compiler's own copy."""
+        carried = self.root / "runtime"
+        return carried if carried.is_dir() else fallback
 
     @property
     def graph_json(self) -> Path:
@@ -74,8 +75,14 @@ class Mlf:
 def extract(tar: Path, dest: Path) -> Mlf:
     """Unpack the archive (members only below `dest`) and read its metadata."""
     dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
     with tarfile.open(tar) as archive:
-        archive.extractall(dest, filter="data")
+        members = archive.getmembers()
+        for member in members:  # Python 3.11.2 has no extraction filters: check by hand
+            target = (root / member.name).resolve()
+            if not (target == root or root in target.parents) or member.issym() or member.islnk():
+                raise CodegenError(f"{tar.name}: member {member.name!r} would leave the output folder")
+        archive.extractall(dest, members=[m for m in members if m.isfile() or m.isdir()])
     meta_path = dest / "metadata.json"
     if not meta_path.is_file():
         raise CodegenError(f"{tar.name} is no model library format archive (no metadata.json)")
