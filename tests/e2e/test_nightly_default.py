@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -112,7 +113,9 @@ def test_compare_flags_the_worse_build(unsharded: Unsharded, tmp_path: Path) -> 
     regressed = mcuorch(home, "compare", better, worse, "--metric", "Run Instructions", "--threshold", "1%",
                         "--ignore-config", "tvmaot.kernels", "--json", str(diff))
     assert regressed.returncode == 1, regressed.stderr
-    assert "regression: aww tvmaot riscv_qemu: Run Instructions" in regressed.stderr
+    # the run's identity, then its config (tvmaot.kernels ignored), then what regressed
+    assert re.search(r"^regression: aww tvmaot riscv_qemu\b[^:]*: Run Instructions \S+ → ", regressed.stderr,
+                     re.MULTILINE), regressed.stderr
     ((delta,),) = [run["deltas"] for run in json.loads(diff.read_text())["runs"]]
     assert delta["regressed"] and delta["new"] > delta["base"] * 1.01
     improved = mcuorch(home, "compare", worse, better, "--metric", "Run Instructions", "--ignore-config",
