@@ -96,3 +96,21 @@ def test_etiss_measures_the_stack_from_its_memory_trace(home: Path) -> None:
     _, report = last_report(home)
     row = report.iloc[0]
     assert 64 < row["RAM stack"] < 0x4000 and row["Validation Mode"] == "argmax"
+
+
+def test_the_qemu_boards_run_the_same_code(home: Path, session: tuple[dict, object]) -> None:
+    """riscv_qemu, the Cortex-M55 and the Cortex-M4F build the same MLF with the same CRT: the same
+    outputs as on Spike, and rv32gc on QEMU counts what Spike counts."""
+    done = mcuorch(home, "run", "--env", "tumeda", "aww", "-b", "tvmaotplus", "-b", "tvmrt", "-t", "riscv_qemu",
+                   "-t", "mps3_an547", "-t", "mps2_an386", "--parallel", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    _, qemu = last_report(home)
+    assert len(qemu) == 6 and not qemu["Failing"].any() and (qemu["Run Instructions"] > 1e6).all()
+    _, sims = session
+    spike = sims[(sims["Target"] == "spike") & (sims["Model"] == "aww")].set_index("Backend")
+    for _, row in qemu.iterrows():
+        reference = spike.loc[row["Backend"]]
+        assert row["Validation Mismatches"] == reference["Validation Mismatches"]
+        assert row["Validation Max Diff"] == reference["Validation Max Diff"]
+        if row["Target"] == "riscv_qemu":
+            assert abs(row["Run Instructions"] - reference["Run Instructions"]) <= 8, (row, reference)
