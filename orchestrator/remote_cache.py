@@ -37,6 +37,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from orchestrator.components.base import Stage
+from orchestrator.digest import file_digest
 from orchestrator.errors import UserError
 from orchestrator.plan import SCHEMA_VERSION
 from orchestrator.store import JobStore, PublishedJob
@@ -146,14 +147,6 @@ class RemoteStats:
     failed_uploads: int = 0
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def job_entries(folder: Path) -> Iterator[RemoteFile]:
     """Every file, folder and link of a published job folder, in sorted order."""
     for path in sorted(folder.rglob("*")):
@@ -163,7 +156,7 @@ def job_entries(folder: Path) -> Iterator[RemoteFile]:
         elif path.is_dir():
             yield RemoteFile(path=rel, kind="dir")
         elif path.is_file():
-            yield RemoteFile(path=rel, sha256=_sha256(path), size=path.stat().st_size,
+            yield RemoteFile(path=rel, sha256=file_digest(path), size=path.stat().st_size,
                              executable=os.access(path, os.X_OK))
 
 
