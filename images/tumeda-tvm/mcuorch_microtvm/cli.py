@@ -80,30 +80,31 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
         shutil.copy2(src, codegen / "model" / src.name)
     (codegen / "mcuorch_model.h").write_text(glue.model_header(meta))
     metrics: dict[str, int | float] = {"Kernels": model.kernel_count()}
-    if o.executor == "graph":
-        facts = glue.graph_facts(model.graph_json)
-        max_args = facts.max_args if args.max_args is None else args.max_args
-        if max_args < facts.max_args:
-            raise CodegenError(f"max_args={max_args} is too small: an operator of this model takes "
-                               f"{facts.max_args - 1} arguments, TVM_CRT_MAX_ARGS must exceed that")
+    facts = glue.graph_facts(model.graph_json) if o.executor == "graph" else None
+    max_args = args.max_args if args.max_args is not None else (facts.max_args if facts else 10)
+    if facts and max_args < facts.max_args:
+        raise CodegenError(f"max_args={max_args} is too small: an operator of this model takes "
+                           f"{facts.max_args - 1} arguments, TVM_CRT_MAX_ARGS must exceed that")
+    if model.include_dir.is_dir():
+        shutil.copytree(model.include_dir, codegen / "include", dirs_exist_ok=True)
+    metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
+    if facts:
+        graph = json.loads(model.graph_json.read_text())
         heap = args.heap_size or 1
-        (codegen / "mcuorch_model.c").write_text(glue.graph(meta, model.graph_json, o.workspace_alignment, heap))
-        crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
+        (codegen / "mcuorch_model.c").write_text(glue.graph(meta, graph, o.workspace_alignment, heap))
         needed = probe.heap_peak(codegen)
         if args.heap_size is None:
             heap = needed
         elif heap < needed:
             raise CodegenError(f"heap_size={heap} is too small: setup and one inference take {needed} bytes "
                                "of the C runtime's heap")
-        code = glue.graph(meta, model.graph_json, o.workspace_alignment, heap)
+        code = glue.graph(meta, graph, o.workspace_alignment, heap)
         metrics.update({"Heap Size": heap, "Heap Needed": needed, "Storage Size": facts.storage_bytes,
                         "CRT Max Args": max_args})
         summary = f"graph executor, {facts.nodes} nodes, heap {heap} B (tensor storage {facts.storage_bytes} B)"
     else:
-        max_args = args.max_args or 10
-        # The stack allocator aligns every allocation: the MLF's figure plus one alignment each.
         # With USMP the workspace is the generated code's own static pool; without it the MLF's
-        # figure plus one alignment per allocation.
+        # figure plus one alignment per allocation (the CRT's stack allocator aligns each).
         workspace = 0 if o.usmp or not model.workspace_bytes else \
             model.workspace_bytes + model.workspace_allocations() * glue.STACK_HEADER_BYTES
         pool = glue.usmp_pool_bytes(model.sources)
@@ -116,9 +117,6 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
         summary = (f"AOT {'C interface, unpacked' if o.unpacked_api else 'packed'} API"
                    f"{', USMP ' + o.usmp_algorithm if o.usmp else ''}, workspace {workspace + pool} B")
     (codegen / "mcuorch_model.c").write_text(code)
-    if model.include_dir.is_dir():
-        shutil.copytree(model.include_dir, codegen / "include", dirs_exist_ok=True)
-    metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
     shutil.rmtree(out / "mlf")
     return metrics, f"{summary}, {metrics['Kernels']} kernels"
 

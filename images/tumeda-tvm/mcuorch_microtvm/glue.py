@@ -300,12 +300,10 @@ def _c_string(text: str) -> str:
     return "\n".join(f'  "{escape(text[i:i + 100])}"' for i in range(0, len(text), 100)) or '""'
 
 
-def graph(meta: dict, graph_json: Path, alignment: int, heap: int) -> str:
+def graph(meta: dict, graph: dict, alignment: int, heap: int) -> str:
     """The CRT graph executor over the system library of the generated code."""
     ins, outs = tensors(meta, "inputs"), tensors(meta, "outputs")
-    inputs = [i for i in json.loads(graph_json.read_text())["arg_nodes"]]
-    nodes = json.loads(graph_json.read_text())["nodes"]
-    names = [nodes[i]["name"] for i in inputs][: len(ins)]
+    names = [graph["nodes"][i]["name"] for i in graph["arg_nodes"]][: len(ins)]
     if len(names) != len(ins):
         raise CodegenError(f"the graph has {len(names)} input(s), the model {len(ins)}")
     set_inputs = "\n".join(f'  TVMGraphExecutor_SetInput(mcuorch_executor, "{name}", &mcuorch_dl_in{i});'
@@ -331,7 +329,7 @@ def graph(meta: dict, graph_json: Path, alignment: int, heap: int) -> str:
 {_dltensors("mcuorch_dl_out", outs, "out")}
 
 static const char mcuorch_graph_json[] =
-{_c_string(json.dumps(json.loads(graph_json.read_text()), separators=(",", ":")))};
+{_c_string(json.dumps(graph, separators=(",", ":")))};
 
 #ifndef MCUORCH_HEAP_BYTES /* the BUILD stage's host probe sets its own */
 #define MCUORCH_HEAP_BYTES {heap}
