@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -140,4 +141,24 @@ def render(
         raise RecipeError(f"{exc.filename or where}: line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         raise RecipeError(f"{where}: {exc.message}") from None
+    check_copied_paths(name, text, files)
     return Rendered(dockerfile=text, pins=dict(sorted(used_pins.items())), images=used_images)
+
+
+COPY_LINE = re.compile(r"^\s*(?:COPY|ADD)\s+(?!--from)(?:--\S+\s+)*(?P<args>.+)$", re.MULTILINE)
+
+
+def check_copied_paths(name: str, dockerfile: str, files: list[ContextFile]) -> None:
+    """Every `src/...` a COPY names must be in the recipe folder: a file that exists only in
+    one checkout (say, matched by an ignore rule and never committed) fails here, before the
+    engine reports it halfway through a build."""
+    present = {f.rel for f in files}
+    folders = {"/".join(f.rel.split("/")[:depth]) for f in files for depth in range(1, f.rel.count("/") + 1)}
+    for match in COPY_LINE.finditer(dockerfile):
+        for source in match["args"].split()[:-1]:
+            if not source.startswith("src/"):
+                continue
+            rel = source.removeprefix("src/").rstrip("/")
+            if rel and "*" not in rel and rel not in present and rel not in folders:
+                raise RecipeError(f"images.{name}: the Dockerfile copies {source} but the recipe "
+                                  f"folder has no {rel}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,23 @@ def test_missing_recipe_folder_is_an_error(env: Environment, recipes: Path) -> N
     shutil.rmtree(recipes / "host")
     with pytest.raises(RecipeError, match="recipe folder .*host does not exist"):
         tags(env, recipes)
+
+
+def test_a_copied_folder_missing_from_the_recipe_is_an_error(recipes: Path) -> None:
+    shutil.rmtree(recipes / "tumeda-tvm" / "unity")
+    with pytest.raises(RecipeError, match="images.tumeda-tvm: the Dockerfile copies src/unity/ but "
+                                          "the recipe folder has no unity"):
+        tags(load_environment("tumeda"), recipes)
+
+
+def test_every_recipe_file_is_committed() -> None:
+    """A file an ignore rule hides exists in one checkout only; CI's clean clone lacks it."""
+    if not (PROJECT / ".git").exists():
+        pytest.skip("not a git checkout")
+    hidden = subprocess.run(["git", "ls-files", "--others", "--ignored", "--exclude-standard",
+                             "--", "images", "sw", "environments"],
+                            cwd=PROJECT, capture_output=True, text=True, check=True).stdout.split()
+    assert [p for p in hidden if "__pycache__" not in p and not p.endswith(".pyc")] == []
 
 
 def test_images_using_each_other_is_an_error(env: Environment, recipes: Path) -> None:
