@@ -105,6 +105,14 @@ if [ "$work" != "$out" ]; then
         exit 1
     }
 fi
+# Shared libraries the program loads from beside itself (host only, see CMakeLists.txt).
+for library in "$out"/build/*.so; do
+    [ -e "$library" ] || continue
+    cp "$library" "$out/" || {
+        echo "error: cannot copy $library into $out" >&2
+        exit 1
+    }
+done
 cp "$out/build/app.elf" "$out/app.elf" && cp "$out/build/target.json" "$out/target.json" || {
     echo "error: cannot copy the build results into $out" >&2
     exit 1
