@@ -117,4 +117,11 @@ cp "$out/build/app.elf" "$out/app.elf" && cp "$out/build/target.json" "$out/targ
     echo "error: cannot copy the build results into $out" >&2
     exit 1
 }
+# The linker's map beside the ELF: the host splits ROM by the object each byte came from.
+if [ -f "$out/build/app.map" ]; then
+    cp "$out/build/app.map" "$out/app.map" || {
+        echo "error: cannot copy the link map into $out" >&2
+        exit 1
+    }
+fi
 echo "built $out/app.elf for $target"

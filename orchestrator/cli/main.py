@@ -26,6 +26,7 @@ from orchestrator.cli.models import models
 from orchestrator.cli.plot import plot
 from orchestrator.cli.run import run
 from orchestrator.cli.sessions import cleanup, export, sessions
+from orchestrator.cli.size import size
 from orchestrator.cli.sources import app as sources_app
 from orchestrator.errors import McuorchError, disk_full_message
 from orchestrator.paths import home_paths
@@ -63,6 +64,7 @@ app.command()(models)
 app.command()(plot)
 app.command()(merge)
 app.command()(compare)
+app.command()(size)
 
 
 def _usage_error(exc: BaseException) -> tuple[str, int] | None:

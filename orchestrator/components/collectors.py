@@ -40,11 +40,13 @@ def program_exit_metrics(exit_code: int) -> dict[str, Metric]:
 
 
 def compile_metrics(elf: Path, target: str) -> dict[str, Metric]:
-    """COMPILE collector: static memory columns of `app.elf` for `target`."""
+    """COMPILE collector: static memory columns of `app.elf` for `target` (split by origin with
+    the link map `app.map` beside it, when the target software wrote one)."""
     package = _metrics_package()
     if package is None or not elf.is_file():
         return {}
-    return dict(package.elf_metrics(elf, target))
+    link_map = elf.with_name("app.map")
+    return dict(package.elf_metrics(elf, target, link_map=link_map if link_map.is_file() else None))
 
 
 def run_metrics(stdout: str, program_exit_code: int, counts: Path | None, target: str) -> dict[str, Metric]:

@@ -47,6 +47,13 @@ class SectionUse(BaseModel):
     size: int
     rom: dict[str, int]
     ram: dict[str, int]
+    address: int = 0
+    """Run address (VMA): where the link map places the section's input sections."""
+
+    @property
+    def rom_bytes(self) -> int:
+        """Bytes of this section in `Total ROM` (golden vectors are counted apart)."""
+        return sum(v for k, v in self.rom.items() if k != "golden")
 
 
 class StaticMemory(BaseModel):
@@ -166,7 +173,7 @@ def static_memory(elf_path: Path, flash: MemoryRegion | None = None,
                             rom = split or {_rom_bucket(name, flags): size}
                 for key, value in (rom | ram_use).items():
                     totals[key] += value
-                uses.append(SectionUse(name=name, size=size, rom=rom, ram=ram_use))
+                uses.append(SectionUse(name=name, size=size, rom=rom, ram=ram_use, address=vma))
     except (OSError, ELFError) as exc:
         raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
     return StaticMemory(

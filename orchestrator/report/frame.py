@@ -26,6 +26,7 @@ KNOWN_METRICS = [
     "Validation Max Diff",
     "Validation Argmax Mismatches", "Total ROM", "Total RAM", "ROM read-only", "ROM code", "ROM misc",
     "RAM data", "RAM zero-init data", "RAM stack", "RAM heap", "ROM golden",
+    "ROM weights", "ROM kernels", "ROM runtime", "ROM libc", "ROM harness", "ROM other",
 ]
 
 

@@ -108,7 +108,7 @@ def test_inputs_and_sw_are_only_read(tmp_path: Path) -> None:
     compile_sw("riscv_qemu", tmp_path / "out", TINY, GOLDEN, "--optimize", "s")  # reconfigure
     assert {root: tree_state(root) for root in (SW, TINY, GOLDEN)} == before
     outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert outputs == ["app.elf", "build", "compile.log", "target.json"]
+    assert outputs == ["app.elf", "app.map", "build", "compile.log", "target.json"]
 
 
 def test_optimisation_level_reaches_the_compiler(tmp_path: Path) -> None:
