@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.cli.main import main
 from tests.conftest import REPO, TOY_ENV
+from tests.unit.cli_run import cli_main as _main
 
 MATRIX = ["sine_model", "aww", "vww", "resnet", "toycar", "-b", "tvmaot", "-t", "host_x86", "-t", "riscv_qemu",
           "-t", "mps3_an547", "-t", "mps2_an386"]
-
-
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 def _actionlint() -> str:

@@ -6,15 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.main import main
 from tests.conftest import TOY_ENV
-
-
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
+from tests.unit.cli_run import cli_main as _main
 
 
 MATRIX = ["run", "--env", str(TOY_ENV), "toy_sum", "toy_mul", "--config-gen", "toycc.opt=0", "--config-gen",

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.cli.main import main
 from orchestrator.compare import CompareError, Threshold, compare, load_side, markdown
 from orchestrator.matrix import MatrixRequest
 from orchestrator.runner import SessionOptions, SessionResult, SessionRunner, prepare
@@ -18,6 +17,7 @@ from orchestrator.runtime.fake import FakeOutcome, FakeRuntime
 from orchestrator.session import SessionStore
 from tests.conftest import TOY_ENV
 from tests.unit.conftest import toy_registry
+from tests.unit.cli_run import cli_main as _main
 
 INSTRUCTIONS = {"-O0": 1500, "-O1": 1100, "-O2": 1000, "-O3": 1004}
 """Run Instructions the fake toolchain reports per optimisation level (-O3 is 0.4% above -O2)."""
@@ -54,13 +54,6 @@ def session(home: Path, monkeypatch: pytest.MonkeyPatch, *config: str, models: t
 
 def folder(home: Path, result: SessionResult) -> str:
     return str(home / "sessions" / result.record.id)
-
-
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 @pytest.mark.parametrize(("text", "relative", "value"), [("1%", True, 1.0), (" 0.5 %", True, 0.5), (".5%", True, 0.5),

@@ -8,23 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.cli.main import main
 from orchestrator.cli.size import short_origin
 from orchestrator.matrix import MatrixRequest
 from orchestrator.metrics.elf_memory import static_memory
 from orchestrator.metrics.targets import load_compiled_target
 from orchestrator.session import RunRecord, SessionSpec, SessionStore
 from orchestrator.store import JOB_RECORD, ImageRecord, JobRecord, KeyInputs
+from tests.unit.cli_run import cli_main as _main
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "runs" / "riscv_qemu"
 KEY = "c0ffee" + "0" * 58
-
-
-def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
 
 
 @pytest.fixture
