@@ -1,11 +1,13 @@
-"""microTVM backends of the TVM fork (image `tumeda-tvm`), MLonMCU's meaning of each name:
+"""Backends of the TVM fork (image `tumeda-tvm`), MLonMCU's meaning of each name:
 
   microtvm_aot      AOT executor on the C runtime; packed API, or unpacked with `unpacked_api`
   microtvm_aotplus  AOT with the embedded C interface, the unpacked API and USMP (low RAM)
   microtvm_rt       the CRT graph executor over a system library
+  tvm_llvm          LLVM's host code on TVM's own C++ runtime and graph executor (host_x86 only)
 
-The tumeda environment binds them to MLonMCU's names (`tvmaot`, `tvmaotplus`, `tvmrt`; the
-environment's `component:` key), so `tvmaot` keeps meaning the Relax C backend in `default`.
+The tumeda environment binds them to MLonMCU's names (`tvmaot`, `tvmaotplus`, `tvmrt`,
+`tvmllvm`; the environment's `component:` key), so `tvmaot` keeps meaning the Relax C backend
+in `default`.
 
 Their arithmetic is not TFLite-Micro's: Relay's QNN lowering requantizes with its own rounding
 (intermediate tensors differ by a step here and there, and later layers amplify that: the sine
@@ -19,12 +21,17 @@ tolerance instead.
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import field_validator
 
 from orchestrator.components.backends import CodegenBackend
 from orchestrator.components.base import ComponentConfig, StageConfig, setting
+from orchestrator.components.targets import HostX86
+from orchestrator.errors import ConfigError
+
+if TYPE_CHECKING:
+    from orchestrator.runspec import RunSpec
 
 _PASS_LIST = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*(,[A-Za-z][A-Za-z0-9_.]*)*$")
 
@@ -80,11 +87,12 @@ class MicroTvmBackend(CodegenBackend):
     command = "mcuorch-microtvm"
     image_name = "tumeda-tvm"
     executor: ClassVar[str]
+    codegen_target: ClassVar[str] = "c"
     exact_validation_as = "argmax"
 
     def options(self, cfg: ComponentConfig) -> list[str]:
         """Every output-affecting key, explicitly: tvmaotplus's defaults are not the command's."""
-        argv = ["--executor", self.executor]
+        argv = ["--executor", self.executor, "--target", self.codegen_target]
         for key, value in cfg.key_values().items():
             flag = "--" + key.replace("_", "-")
             if isinstance(value, bool):
@@ -121,4 +129,20 @@ class MicroTvmRt(MicroTvmBackend):
     description = "microTVM graph executor on the C runtime (TVM fork)"
 
 
-ALL = [MicroTvmAot, MicroTvmAotPlus, MicroTvmRt]
+class TvmLlvm(MicroTvmBackend):
+    """MLonMCU's tvmllvm: LLVM's x86-64 code as a system library, run by TVM's C++ runtime
+    (libtvm_runtime.so beside the program) through its graph executor: the host only."""
+
+    name = "tvm_llvm"
+    Config = MicroTvmConfig
+    executor = "graph"
+    codegen_target = "llvm"
+    description = "TVM fork's LLVM host code on TVM's C++ runtime (host_x86 only)"
+
+    def check_run(self, run: RunSpec) -> None:
+        if not isinstance(run.target_component, HostX86):
+            raise ConfigError(f"{run.backend} compiles x86-64 code for TVM's C++ runtime on Linux: it runs on "
+                              f"host_x86 only, not {run.target}")
+
+
+ALL = [MicroTvmAot, MicroTvmAotPlus, MicroTvmRt, TvmLlvm]

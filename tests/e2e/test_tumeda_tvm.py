@@ -1,7 +1,8 @@
 """End to end: the TVM fork's microTVM backends (tvmaot, tvmaotplus, tvmrt: MLonMCU's meaning)
 beside our Relax C backend (relaxaot) on the same models and targets, in one session: the fork
 built from the pinned sources (image tumeda-tvm), its model library format compiled by the same
-target software with the fork's C runtime, run on Spike, ETISS and the host.
+target software with the fork's C runtime, run on Spike, ETISS and the host; and tvmllvm, the
+fork's LLVM host code on TVM's C++ runtime, on the host.
 
 Validation: microTVM requantizes with Relay's QNN lowering and computes softmax in float, not
 with TFLite-Micro's kernels, so an exact request is checked as `argmax` for it
@@ -114,3 +115,29 @@ def test_the_qemu_boards_run_the_same_code(home: Path, session: tuple[dict, obje
         assert row["Validation Max Diff"] == reference["Validation Max Diff"]
         if row["Target"] == "riscv_qemu":
             assert abs(row["Run Instructions"] - reference["Run Instructions"]) <= 8, (row, reference)
+
+
+def test_tvmllvm_runs_llvm_code_on_tvms_cpp_runtime(home: Path, session: tuple[dict, object]) -> None:
+    """The host program links the LLVM object and libtvm_runtime.so (shipped beside app.elf) and
+    drives the C++ graph executor through TVM's C API: Relay's arithmetic again, so the same
+    outputs as microTVM's C code on the same host."""
+    done = mcuorch(home, "run", "--env", "tumeda", *MODELS, "-b", "tvmllvm", "-t", "host_x86", "--parallel", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record, llvm = last_report(home)
+    assert len(llvm) == len(MODELS) and not llvm["Failing"].any(), llvm[["Model", "Reason"]]
+    assert (llvm["Validation Mode"] == "argmax").all() and (llvm["Run Runtime [s]"] > 0).all()
+    assert (llvm["Runtime Library Size"] > 1_000_000).all()  # TVM's C++ runtime, not linked into ROM
+    _, micro = session
+    host = micro[(micro["Target"] == "host_x86") & (micro["Backend"] == "tvmrt")].set_index("Model")
+    for _, row in llvm.iterrows():
+        reference = host.loc[row["Model"]]
+        assert row["Validation Argmax Mismatches"] == reference["Validation Argmax Mismatches"], row["Model"]
+        assert abs(row["Validation Max Diff"] - reference["Validation Max Diff"]) <= 1, row["Model"]
+    assert labelled_containers(record["id"]) == []
+
+
+def test_tvmllvm_on_a_simulated_target_is_one_error_line(home: Path) -> None:
+    done = mcuorch(home, "run", "--env", "tumeda", "sine_model", "-b", "tvmllvm", "-t", "spike")
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("error: tvmllvm compiles x86-64 code for TVM's C++ runtime on Linux: it runs "
+                                   "on host_x86 only, not spike"), done.stderr

@@ -50,8 +50,9 @@ def test_a_binding_to_an_unknown_component_is_one_clear_error() -> None:
         environment_registry(env, builtin_registry())
 
 
-def build_argv(backend: str, config: list[str] | None = None, features: list[str] | None = None) -> list[str]:
-    (run,) = runs("tumeda", backends=[backend], targets=["spike"], config=config or [], features=features or [])
+def build_argv(backend: str, config: list[str] | None = None, features: list[str] | None = None,
+               targets: tuple[str, ...] = ("spike",)) -> list[str]:
+    (run,) = runs("tumeda", backends=[backend], targets=list(targets), config=config or [], features=features or [])
     registry = environment_registry(load_environment("tumeda"), builtin_registry())
     component = registry.create(Kind.BACKEND, backend)
     return component.options(run.configs[backend])
@@ -59,7 +60,7 @@ def build_argv(backend: str, config: list[str] | None = None, features: list[str
 
 def test_tvmaotplus_passes_its_own_defaults_explicitly() -> None:
     argv = build_argv("tvmaotplus")
-    assert argv[:2] == ["--executor", "aot"]
+    assert argv[:4] == ["--executor", "aot", "--target", "c"]
     assert "--usmp" in argv and "--unpacked-api" in argv
 
 
@@ -72,10 +73,23 @@ def test_tvmaot_with_features_usmp_and_unpacked_api() -> None:
 def test_tvmrt_options_and_limits() -> None:
     argv = build_argv("tvmrt", config=["tvmrt.max_args=24", "tvmrt.desired_layout=NCHW",
                                        "tvmrt.disabled_passes=AlterOpLayout,FoldScaleAxis"])
-    assert argv[:2] == ["--executor", "graph"]
+    assert argv[:4] == ["--executor", "graph", "--target", "c"]
     assert argv[argv.index("--max-args") + 1] == "24"
     assert argv[argv.index("--desired-layout") + 1] == "NCHW"
     assert argv[argv.index("--disabled-passes") + 1] == "AlterOpLayout,FoldScaleAxis"
+
+
+def test_tvmllvm_is_llvm_on_the_graph_executor_for_the_host_only() -> None:
+    (run,) = runs("tumeda", backends=["tvmllvm"], targets=["host_x86"])
+    assert run.backend_component.image(run, run.configs) == "tumeda-tvm"
+    assert run.backend_component.exact_validation_as == "argmax"
+    argv = build_argv("tvmllvm", targets=("host_x86",), config=["tvmllvm.opt_level=2"])
+    assert argv[:4] == ["--executor", "graph", "--target", "llvm"]
+    assert argv[argv.index("--opt-level") + 1] == "2" and "--usmp" not in argv and "--max-args" not in argv
+    with pytest.raises(ConfigError, match="^tvmllvm compiles x86-64 code .* host_x86 only, not spike$"):
+        runs("tumeda", backends=["tvmllvm"], targets=["host_x86", "spike"])
+    with pytest.raises(ConfigError, match="unknown config key 'tvmllvm.usmp'"):
+        runs("tumeda", backends=["tvmllvm"], targets=["host_x86"], config=["tvmllvm.usmp=1"])
 
 
 @pytest.mark.parametrize(("item", "message"), [
@@ -118,11 +132,18 @@ def test_tvmc_argv_follows_mlonmcu_per_executor(tmp_path: Path) -> None:
     graph = tvmc.argv(Path("m.tflite"), Path("o.tar"), tvmc.Options(executor="graph"))
     assert graph[graph.index("--runtime-crt-system-lib") + 1] == "1"
     assert "--executor-graph-link-params" in graph
+    llvm = tvmc.argv(Path("m.tflite"), Path("o.tar"), tvmc.Options(executor="graph", target="llvm"))
+    assert llvm[llvm.index("--target") + 1] == "llvm" and llvm[llvm.index("--runtime") + 1] == "cpp"
+    assert llvm[llvm.index("--runtime-cpp-system-lib") + 1] == "1"
+    assert llvm[llvm.index("--output-format") + 1] == "mlf"
+    assert not any("crt" in a or "tir.disable_vectorize" in a for a in llvm)
 
 
 @pytest.mark.parametrize("options", [tvmc.Options(executor="graph", usmp=True),
                                      tvmc.Options(executor="graph", unpacked_api=True),
-                                     tvmc.Options(executor="aot", workspace_alignment=6)])
+                                     tvmc.Options(executor="aot", workspace_alignment=6),
+                                     tvmc.Options(executor="aot", target="llvm"),
+                                     tvmc.Options(executor="graph", target="wasm")])
 def test_tvmc_options_that_cannot_work_are_refused(options: tvmc.Options) -> None:
     with pytest.raises(CodegenError):
         options.check()
@@ -164,3 +185,17 @@ def test_c_interface_glue_names_the_structs_fields(tmp_path: Path) -> None:
     header.write_text(header.read_text().replace("outputs);", "outputs, struct tvmgen_default_workspace_pools* p);"))
     with pytest.raises(CodegenError, match="workspace pools"):
         glue.aot_c_interface(meta, header, 16, 0)
+
+
+def test_llvm_glue_drives_the_cpp_graph_executor_through_the_c_api() -> None:
+    graph = {"nodes": [{"op": "null", "name": "serving_default_x:0", "inputs": []},
+                       {"op": "null", "name": "p0", "inputs": []}], "arg_nodes": [0, 1]}
+    meta = {"inputs": [{"name": "x", "shape": [1, 1], "dtype": "int8"}],
+            "outputs": [{"name": "y", "shape": [1, 3], "dtype": "float32"}]}
+    code = glue.llvm_graph(meta, graph, 16)
+    assert '"runtime.SystemLib"' in code and '"tvm.graph_executor.create"' in code
+    assert 'args[0].v_str = "serving_default_x:0"' in code  # inputs by name, weights are linked in
+    assert "p0" not in code.split("mcuorch_graph_json")[0]
+    assert '#include <tvm/runtime/c_runtime_api.h>' in code and "crt" not in code
+    with pytest.raises(CodegenError, match="the graph has 1 input"):
+        glue.llvm_graph({**meta, "inputs": meta["inputs"] * 2}, {**graph, "arg_nodes": [0]}, 16)

@@ -1,7 +1,8 @@
-"""``mcuorch-microtvm``: the BUILD stage of the microTVM backends of the TVM fork.
+"""``mcuorch-microtvm``: the BUILD stage of the TVM fork's backends.
 
-tvmc compiles the model (MLonMCU's command line for tvmaot, tvmaotplus and tvmrt), then the
-MLF archive becomes a codegen directory for the target software. Exit codes: 0 ok; 2 user error
+tvmc compiles the model (MLonMCU's command line for tvmaot, tvmaotplus and tvmrt: C for the C
+runtime; for tvmllvm: LLVM host code for TVM's C++ runtime), then the MLF archive becomes a
+codegen directory for the target software. Exit codes: 0 ok; 2 user error
 (a model or option tvmc refuses, a bad option); 1 internal error. Errors are one line on stderr
 (``error: <model>: ...``).
 """
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import crt, glue, mlf, probe, tvmc
+from . import cpp_runtime, crt, glue, mlf, probe, tvmc
 from .errors import CodegenError
 
 EPILOG = """\
@@ -25,10 +26,12 @@ Outputs in OUT:
   model.tar      the model library format archive tvmc wrote
   tvmc.log       tvmc's command line and output
   codegen/       mcuorch_model.h, mcuorch_model.c (the executor glue), model/ (generated C),
-                 include/ (CRT headers, tvmgen_default.h, crt_config.h), crt/ (CRT sources)
+                 include/ (CRT headers, tvmgen_default.h, crt_config.h), crt/ (CRT sources);
+                 --target llvm: model/*.o (LLVM's object), include/ (TVM's C API headers),
+                 lib/libtvm_runtime.so (TVM's C++ runtime)
   metrics.json   Workspace Size (AOT) or Heap Size/Heap Needed/Storage Size (graph: the heap is
                  measured by running the code once on this host), Kernels, Runtime Sources,
-                 Generation Time [s]
+                 Generation Time [s]; --target llvm: Storage Size, Runtime Library Size
 """
 
 
@@ -45,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--meta", type=Path, required=True, help="model.json of the LOAD stage")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--executor", choices=["aot", "graph"], required=True)
+    p.add_argument("--target", choices=["c", "llvm"], default="c",
+                   help="c: C for the C runtime (microTVM); llvm: host code for TVM's C++ runtime")
     p.add_argument("--unpacked-api", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--usmp", action=argparse.BooleanOptionalAction, default=False)
     p.add_argument("--usmp-algorithm", default="greedy_by_size", choices=tvmc.USMP_ALGORITHMS)
@@ -61,7 +66,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def options(args: argparse.Namespace) -> tvmc.Options:
-    return tvmc.Options(executor=args.executor, unpacked_api=args.unpacked_api, usmp=args.usmp,
+    return tvmc.Options(executor=args.executor, target=args.target, unpacked_api=args.unpacked_api, usmp=args.usmp,
                         usmp_algorithm=args.usmp_algorithm, opt_level=args.opt_level,
                         desired_layout=args.desired_layout,
                         disabled_passes=tuple(p for p in args.disabled_passes.split(",") if p),
@@ -76,10 +81,12 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
     model = mlf.extract(tar, out / "mlf")
     codegen = out / "codegen"
     (codegen / "model").mkdir(parents=True, exist_ok=True)
-    for src in model.sources:
+    for src in [*model.sources, *model.objects]:
         shutil.copy2(src, codegen / "model" / src.name)
     (codegen / "mcuorch_model.h").write_text(glue.model_header(meta))
     metrics: dict[str, int | float] = {"Kernels": model.kernel_count()}
+    if o.target == "llvm":
+        return _llvm_graph(args, meta, model, codegen, metrics)
     facts = glue.graph_facts(model.graph_json) if o.executor == "graph" else None
     max_args = args.max_args if args.max_args is not None else (facts.max_args if facts else 10)
     if facts and max_args < facts.max_args:
@@ -119,6 +126,21 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
     (codegen / "mcuorch_model.c").write_text(code)
     shutil.rmtree(out / "mlf")
     return metrics, f"{summary}, {metrics['Kernels']} kernels"
+
+
+def _llvm_graph(args: argparse.Namespace, meta: dict, model: mlf.Mlf, codegen: Path,
+                metrics: dict[str, int | float]) -> tuple[dict, str]:
+    """tvmllvm: the LLVM object, TVM's C++ runtime and C glue over its graph executor."""
+    if not model.objects:
+        raise CodegenError("tvmc wrote no LLVM object for the host (codegen/host/lib/*.o)")
+    facts = glue.graph_facts(model.graph_json)
+    graph = json.loads(model.graph_json.read_text())
+    library = cpp_runtime.copy_runtime(codegen)
+    (codegen / "mcuorch_model.c").write_text(glue.llvm_graph(meta, graph, args.workspace_alignment))
+    metrics.update({"Storage Size": facts.storage_bytes, "Runtime Library Size": library})
+    shutil.rmtree(args.out / "mlf")
+    return metrics, (f"C++ graph executor over LLVM code, {facts.nodes} nodes, tensor storage "
+                     f"{facts.storage_bytes} B, {metrics['Kernels']} kernels")
 
 
 def main(argv: list[str] | None = None) -> int:

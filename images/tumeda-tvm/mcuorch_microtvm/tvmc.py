@@ -1,5 +1,6 @@
 """tvmc of the TVM fork as MLonMCU drives it: `tvmc compile --target c --runtime crt --executor
-aot|graph ... --output-format mlf`, one process per model, its errors reduced to one line."""
+aot|graph ... --output-format mlf` (microTVM), or `--target llvm --runtime cpp --executor graph`
+(tvmllvm, the host), one process per model, its errors reduced to one line."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ class Options:
     def check(self) -> None:
         if self.executor not in ("aot", "graph"):
             raise CodegenError(f"unknown executor {self.executor!r} (aot, graph)")
+        if self.target not in ("c", "llvm"):
+            raise CodegenError(f"unknown target {self.target!r} (c, llvm)")
+        if self.target == "llvm" and (self.executor != "graph" or self.usmp or self.unpacked_api):
+            raise CodegenError("the llvm target runs on the C++ runtime's graph executor (no AOT, USMP or unpacked API)")
         if self.usmp and self.executor != "aot":
             raise CodegenError("USMP plans the AOT executor's memory; the graph executor allocates at run time")
         if self.unpacked_api and self.executor != "aot":
@@ -51,7 +56,11 @@ def argv(model: Path, out_tar: Path, o: Options) -> list[str]:
     args = ["compile", str(model), "--model-format", "tflite", "--target", o.target,
             "--opt-level", str(o.opt_level), "--output", str(out_tar)]
     if o.target == "llvm":
-        args += ["--runtime", "cpp", "--executor", o.executor]
+        # The host's code as one object that registers its functions with TVM's C++ runtime at
+        # start-up (system library), the weights inside it (linked params): nothing is loaded
+        # from files at run time.
+        args += ["--runtime", "cpp", "--runtime-cpp-system-lib", "1", "--executor", o.executor,
+                 "--executor-graph-link-params", "1", "--output-format", "mlf"]
     else:
         args += ["--runtime", "crt", "--executor", o.executor, "--output-format", "mlf",
                  "--target-c-constants-byte-alignment", str(o.constant_alignment),
