@@ -42,7 +42,8 @@ def _charts(run: ProfiledRun, summary: ProfileSummary, out: Path, top: int) -> l
     written = []
     for fmt in ("png", "svg"):
         path = out / f"{run.stem}.{fmt}"
-        path.write_bytes(render_profile_chart(summary, f"Top kernels, instructions per inference\n{run.label}", fmt, top))
+        title = f"Top kernels, instructions per inference\n{run.label}"
+        path.write_bytes(render_profile_chart(summary, title, fmt, top))
         written.append(path)
     return written
 

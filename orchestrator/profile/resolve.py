@@ -59,7 +59,8 @@ def profiled_runs(ref: str | None, session: str | None, sessions: SessionStore, 
         record = sessions.load(session)
         run = next((r for r in record.runs if r.index == int(ref)), None)
         if run is None:
-            raise UserError(f"session {record.id} has no run {ref} (runs: {', '.join(str(r.index) for r in record.runs)})")
+            known = ", ".join(str(r.index) for r in record.runs)
+            raise UserError(f"session {record.id} has no run {ref} (runs: {known})")
         profiled = _from_record(record, run, store)
         if profiled is None:
             raise UserError(f"run {ref} of session {record.id} has no profile (run it with -f profile)")

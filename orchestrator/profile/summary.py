@@ -59,16 +59,17 @@ class ProfileSummary(BaseModel):
         top = self.top()
         if top is None or not self.run_instructions:
             return {}
-        return {"Top Kernel": top.name, "Top Kernel Share [%]": round(100 * top.instructions / self.run_instructions, 2)}
+        share = round(100 * top.instructions / self.run_instructions, 2)
+        return {"Top Kernel": top.name, "Top Kernel Share [%]": share}
 
 
 def _match(entry: EntryProfile, listing: KernelListing, index: int) -> None:
     called = [inv.function for inv in entry.invocations]
     listed = [step.kernel for step in listing.steps]
     if called != listed:
+        first = next((i for i, (a, b) in enumerate(zip(called, listed)) if a != b), min(len(called), len(listed)))
         raise CollectError(f"profile: inference {index} called {len(called)} kernels, the BUILD lists "
-                           f"{len(listed)} (first difference at call "
-                           f"{next((i for i, (a, b) in enumerate(zip(called, listed)) if a != b), min(len(called), len(listed)))})")
+                           f"{len(listed)} (first difference at call {first})")
 
 
 def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListing) -> ProfileSummary:

@@ -18,7 +18,8 @@ from rich.table import Table
 
 SUMMARY = [
     "Run", "Model", "Backend", "Target", "Features", "Total Instructions", "Setup Instructions",
-    "Run Instructions", "Top Kernel", "Top Kernel Share [%]", "Total Cycles", "Run Runtime [s]", "Total ROM", "Total RAM", "RAM stack",
+    "Run Instructions", "Top Kernel", "Top Kernel Share [%]", "Total Cycles", "Run Runtime [s]",
+    "Total ROM", "Total RAM", "RAM stack",
     "Validation", "Validation Mismatches", "Validation Max Diff", "Failing", "Reason", "Incomplete",
 ]
 OPTIONAL_WHEN_EMPTY = {"Features", "Failing", "Reason", "Incomplete", "Top Kernel", "Top Kernel Share [%]"}

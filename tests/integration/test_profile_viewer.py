@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.profile.summary import summarize
+from orchestrator.profile.trace import chrome_trace
 from tests.conftest import in_ci
 from tests.profile_viewer.viewer import browser, view_trace
 from tests.unit.profile.test_profile import ENTRY, counts_profile, listing
-from orchestrator.profile.summary import summarize
-from orchestrator.profile.trace import chrome_trace
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ offline stand-in. The rules are written here independently of orchestrator.profi
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -78,6 +79,4 @@ def view_trace(trace: Path, work: Path, chrome: str) -> dict:
         raise RuntimeError(f"{chrome} failed: {done.stderr[-2000:]}")
     start = done.stdout.index('<pre id="result">') + len('<pre id="result">')
     result = done.stdout[start:done.stdout.index("</pre>", start)]
-    import html
-
     return json.loads(html.unescape(result))
