@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.components.base import Stage, StageComponent
+from orchestrator.components.base import Stage, StageComponent, Target
 from orchestrator.digest import canonical_json, digest_paths, sha256_text
 from orchestrator.paths import ProjectPaths
 from orchestrator.runspec import RunSpec
@@ -132,7 +132,8 @@ class Planner:
             for stage in stages:
                 component = run.components[STAGE_ROLE[stage]]
                 image = component.image(run, run.configs)
-                upstream = {s: mine[s] for s in STAGE_INPUTS[stage]}
+                extra = component.extra_inputs(run) if isinstance(component, Target) else []
+                upstream = {s: mine[s] for s in [*STAGE_INPUTS[stage], *extra]}
                 sources = component.sources(run, self.project)
                 key_inputs = self._key_inputs(run, stage, component, image, upstream, sources, identity)
                 job_id = key_inputs.key()

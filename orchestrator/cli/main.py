@@ -24,6 +24,7 @@ from orchestrator.cli.images import app as images_app
 from orchestrator.cli.merge import merge
 from orchestrator.cli.models import models
 from orchestrator.cli.plot import plot
+from orchestrator.cli.profile import profile
 from orchestrator.cli.run import run
 from orchestrator.cli.sessions import cleanup, export, sessions
 from orchestrator.cli.size import size
@@ -65,6 +66,7 @@ app.command()(plot)
 app.command()(merge)
 app.command()(compare)
 app.command()(size)
+app.command()(profile)
 
 
 def _usage_error(exc: BaseException) -> tuple[str, int] | None:

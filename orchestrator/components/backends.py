@@ -86,6 +86,7 @@ class TvmAot(CodegenBackend):
     Config = TvmAotConfig
     command = "mcuorch-tvmaot"
     image_name = "tvm"
+    kernel_listing = "memory_plan.json"
     description = "TVM ahead-of-time C with one statically planned arena"
 
 

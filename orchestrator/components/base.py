@@ -202,6 +202,9 @@ class Backend(StageComponent):
     framework: ClassVar[str] = ""
     needs_cxx: ClassVar[bool] = False
     """The generated code is C++: COMPILE runs in the target's `<toolchain>-cxx` image."""
+    kernel_listing: ClassVar[str | None] = None
+    """File of BUILD's outputs listing the kernel calls in order (`steps` with kernel symbol,
+    layer name, op, MACs, shapes), what `-f profile` names its events by; None: no listing."""
     exact_validation_as: ClassVar[str | None] = None
     """None: outputs are bit-exact with TFLite-Micro's reference kernels. Otherwise the validation
     mode an `exact` request is checked with (e.g. `argmax`: float softmax drifts by tens of steps)."""
@@ -240,6 +243,11 @@ class Target(StageComponent):
 
     def compile_args(self, config: ComponentConfig) -> list[str]:
         """Extra platform arguments this target needs (e.g. `--arch`, `--abi`)."""
+        return []
+
+    def extra_inputs(self, run: RunSpec) -> list[Stage]:
+        """Stages besides COMPILE whose outputs this run's RUN job reads (e.g. BUILD's kernel
+        listing for a profile); they enter the job's key only when listed."""
         return []
 
     def sw_target(self, config: ComponentConfig) -> str:

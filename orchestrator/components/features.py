@@ -14,6 +14,7 @@ from orchestrator.components.base import Feature
 _RISCV_SIMULATORS = ("etiss", "etiss_pulpino", "spike")
 _TVM = ("tvmaot", "tvmaotplus", "tvmrt")
 _TFLM = ("tflmi", "tflmc")
+_QEMU = ("riscv_qemu", "mps3_an547", "mps2_an386", "mps2_an385")
 
 
 def _feature(name: str, description: str, sets: dict[str, Any]) -> type[Feature]:
@@ -39,6 +40,9 @@ ALL: list[type[Feature]] = [
              {**_on(_TFLM, "kernels", "muriscvnn"), **_on(_TVM, "kernels", "muriscvnn")}),
     _feature("usmp", "TVM unified static memory planner", _on(("tvmaot", "tvmaotplus"), "usmp", True)),
     _feature("unpacked_api", "TVM unpacked kernel API", _on(("tvmaot", "tvmaotplus"), "unpacked_api", True)),
+    _feature("profile", "per-kernel instructions of the Run region (QEMU targets): profile.json, a Chrome "
+             "trace; columns Top Kernel, Top Kernel Share [%]; `mcuorch profile RUN`",
+             _on(_QEMU, "profile", True)),
     _feature("vext", "RISC-V vector extension", _on(_RISCV_SIMULATORS, "vext", True)),
     _feature("pext", "RISC-V packed SIMD extension", _on(_RISCV_SIMULATORS, "pext", True)),
 ]

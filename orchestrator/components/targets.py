@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import field_validator
 
@@ -25,7 +25,12 @@ from orchestrator.components.base import (
     setting,
 )
 from orchestrator.components.facts import target_facts
-from orchestrator.errors import CollectError
+from orchestrator.errors import CollectError, ConfigError
+from orchestrator.profile.listing import load_listing
+from orchestrator.profile.outputs import write_profile
+
+if TYPE_CHECKING:
+    from orchestrator.runspec import RunSpec
 
 
 class TargetConfig(StageConfig):
@@ -85,8 +90,19 @@ class RunnerTarget(Target):
         return collectors.run_metrics(text, int(code), counts, self.name)
 
 
+class QemuConfig(TargetConfig):
+    profile: bool = setting(False, description="per-kernel instruction profile of the Run region "
+                                               "(profile.json, a Chrome trace; the feature `profile`)")
+
+
+def _listing(run: RunSpec) -> str | None:
+    return run.backend_component.kernel_listing
+
+
 class QemuTarget(RunnerTarget):
-    """QEMU boards through `mcuorch-qemu-run` with the instruction-count plugin."""
+    """QEMU boards through `mcuorch-qemu-run` with the instruction-count plugin; with `profile`
+    the plugin also counts per kernel function (named by the BUILD's kernel listing, which the
+    RUN job then reads) and the collector writes profile.json."""
 
     board: ClassVar[str]
     run_image = "qemu"
@@ -96,9 +112,39 @@ class QemuTarget(RunnerTarget):
     def cpu(self, cfg: ComponentConfig) -> str | None:
         return None
 
+    def extra_inputs(self, run: RunSpec) -> list[Stage]:
+        return [Stage.BUILD] if run.configs[self.name].profile else []  # type: ignore[attr-defined]
+
+    def check_run(self, run: RunSpec) -> None:
+        if run.configs[self.name].profile and _listing(run) is None:  # type: ignore[attr-defined]
+            raise ConfigError(f"{self.name}.profile needs a backend whose BUILD lists its kernel calls "
+                              f"(tvmaot of the default environment), not {run.backend}")
+
     def run_options(self, ctx: StageContext) -> list[str]:
         cpu = self.cpu(ctx.cfg(self.name))
-        return ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
+        argv = ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
+        if ctx.cfg(self.name).profile:
+            listing = load_listing(self._listing_path(ctx))
+            argv += ["--profile-functions", ",".join(listing.functions())]
+        return argv
+
+    @staticmethod
+    def _listing_path(ctx: StageContext) -> Path:
+        return ctx.inputs[Stage.BUILD.value] / str(_listing(ctx.run))
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        spec = super().job(ctx)
+        if not ctx.cfg(self.name).profile:
+            return spec
+        return spec.model_copy(update={"inputs": [*spec.inputs, ctx.inputs[Stage.BUILD.value]]})
+
+    def collect(self, job: FinishedJob, ctx: StageContext) -> dict[str, Metric]:
+        metrics = super().collect(job, ctx)
+        if ctx.cfg(self.name).profile:
+            title = f"{ctx.run.model.name} {ctx.run.backend} {ctx.run.target}"
+            summary = write_profile(job.out / self.counts_file, load_listing(self._listing_path(ctx)), job.out, title)
+            metrics.update(summary.columns())
+        return metrics
 
 
 def memory_segments(target: str) -> list[tuple[int, int]]:
@@ -116,7 +162,7 @@ def known_variant(target: str, arch: str) -> str:
     return arch
 
 
-class RiscvQemuConfig(RiscvConfig):
+class RiscvQemuConfig(RiscvConfig, QemuConfig):
     @field_validator("arch")
     @classmethod
     def _known_variant(cls, arch: str) -> str:
@@ -138,7 +184,7 @@ class RiscvQemu(QemuTarget, RiscvTarget):
 
 
 class ArmQemu(QemuTarget):
-    Config = TargetConfig
+    Config = QemuConfig
     toolchain_image = "gnu-arm"
 
 

@@ -18,14 +18,16 @@ from rich.table import Table
 
 SUMMARY = [
     "Run", "Model", "Backend", "Target", "Features", "Total Instructions", "Setup Instructions",
-    "Run Instructions", "Total Cycles", "Run Runtime [s]", "Total ROM", "Total RAM", "RAM stack",
+    "Run Instructions", "Top Kernel", "Top Kernel Share [%]", "Total Cycles", "Run Runtime [s]",
+    "Total ROM", "Total RAM", "RAM stack",
     "Validation", "Validation Mismatches", "Validation Max Diff", "Failing", "Reason", "Incomplete",
 ]
-OPTIONAL_WHEN_EMPTY = {"Features", "Failing", "Reason", "Incomplete"}
+OPTIONAL_WHEN_EMPTY = {"Features", "Failing", "Reason", "Incomplete", "Top Kernel", "Top Kernel Share [%]"}
 HEADERS = {
     "Total Instructions": "Total Instr", "Setup Instructions": "Setup Instr",
     "Run Instructions": "Run Instr", "Run Runtime [s]": "Runtime [s]",
     "Validation Mismatches": "Mismatches", "Validation Max Diff": "Max Diff",
+    "Top Kernel Share [%]": "Top Share [%]",
 }
 """Terminal headers of long column names: several `... Instructions` headers side by side
 wrapped into a line of `Instructions Instructions`. The saved files keep the full names."""

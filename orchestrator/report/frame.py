@@ -21,7 +21,8 @@ TRAILING = ["Features", "Config", "Postprocesses", "Comment", "Failing", "Reason
 IMAGE_COLUMNS = [f"{stage.value} Image" for stage in Stage.jobs()]
 KNOWN_METRICS = [
     "Total Cycles", "Total Instructions", "Total CPI", "Setup Cycles", "Setup Instructions",
-    "Run Cycles", "Run Instructions", "Total Runtime [s]", "Setup Runtime [s]", "Run Runtime [s]",
+    "Run Cycles", "Run Instructions", "Top Kernel", "Top Kernel Share [%]", "Total Runtime [s]",
+    "Setup Runtime [s]", "Run Runtime [s]",
     "Inferences", "Validation", "Validation Mode", "Validation Tolerance", "Validation Mismatches",
     "Validation Max Diff",
     "Validation Argmax Mismatches", "Total ROM", "Total RAM", "ROM read-only", "ROM code", "ROM misc",

@@ -1,7 +1,8 @@
 """Just enough ELF reading for the runner: section headers and the symbol table.
 
-The runner needs the addresses of the harness's region markers and the stack bounds; the image
-has no pyelftools, so this reads the two tables with `struct` (little-endian ELF32/ELF64).
+The runner needs the addresses of the harness's region markers and the stack bounds, and for a
+profile the code range of every named function; the image has no pyelftools, so this reads the
+two tables with `struct` (little-endian ELF32/ELF64).
 """
 
 from __future__ import annotations
@@ -33,11 +34,21 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Function:
+    """A function symbol with its code range [addr, addr + size) (Thumb bit cleared)."""
+
+    name: str
+    addr: int
+    size: int
+
+
+@dataclass(frozen=True)
 class ElfImage:
     bits: int
     machine: int
     sections: tuple[Section, ...]
     symbols: dict[str, int]
+    functions: tuple[Function, ...] = ()
 
     def symbol(self, name: str) -> int | None:
         return self.symbols.get(name)
@@ -83,6 +94,7 @@ def read_elf(path: Path) -> ElfImage:
         Section(_cstring(names, h[0]), h[1], h[2], h[3], h[5]) for h in raw
     )
     symbols: dict[str, int] = {}
+    functions: list[Function] = []
     for header in raw:
         if header[1] != SHT_SYMTAB:
             continue
@@ -91,9 +103,9 @@ def read_elf(path: Path) -> ElfImage:
         entsize = 16 if bits == 32 else 24
         for off in range(entsize, len(table) - entsize + 1, entsize):
             if bits == 32:
-                name, value, _size, info, _other, _shndx = struct.unpack_from("<IIIBBH", table, off)
+                name, value, size, info, _other, _shndx = struct.unpack_from("<IIIBBH", table, off)
             else:
-                name, info, _other, _shndx, value, _size = struct.unpack_from("<IBBHQQ", table, off)
+                name, info, _other, _shndx, value, size = struct.unpack_from("<IBBHQQ", table, off)
             if name == 0:
                 continue
             if machine == EM_ARM and info & 0xF == STT_FUNC:
@@ -101,4 +113,6 @@ def read_elf(path: Path) -> ElfImage:
             key = _cstring(strings, name)
             if key not in symbols or info >> 4 == STB_GLOBAL:
                 symbols[key] = value
-    return ElfImage(bits, machine, sections, symbols)
+            if info & 0xF == STT_FUNC and size:
+                functions.append(Function(key, value, size))
+    return ElfImage(bits, machine, sections, symbols, tuple(functions))

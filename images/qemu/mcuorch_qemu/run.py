@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .boards import BoardError, qemu_binary
 from .elf import SHF_ALLOC, ElfError, ElfImage, read_elf
+from .profile import ProfileError, describe, function_ranges, write_ranges
 
 # Region markers of the harness (sw/harness/regions.h): name -> (begin symbol, end symbol).
 MARKERS = {
@@ -104,7 +105,8 @@ def qemu_opt(value: str) -> str:
 
 
 def build_argv(args: argparse.Namespace, image: ElfImage, out: Path, counts_tmp: Path,
-               regions: dict[str, tuple[int, int]], stack: tuple[int, int] | None) -> list[str]:
+               regions: dict[str, tuple[int, int]], stack: tuple[int, int] | None,
+               ranges_file: Path | None = None) -> list[str]:
     board, binary = qemu_binary(args.board, image.machine, image.bits)
     if shutil.which(binary) is None:
         raise UsageError(f"{binary} not found on PATH")
@@ -125,6 +127,8 @@ def build_argv(args: argparse.Namespace, image: ElfImage, out: Path, counts_tmp:
         plugin_args += [f"region={n}:{b:x}:{e:x}" for n, (b, e) in regions.items()]
         if stack is not None:
             plugin_args.append(f"stack={stack[0]:x}:{stack[1]:x}")
+        if ranges_file is not None:
+            plugin_args += [f"ranges={qemu_opt(str(ranges_file))}", f"profile={args.profile_region}"]
         argv += ["-plugin", ",".join([qemu_opt(str(args.plugin)), *plugin_args])]
     return argv
 
@@ -143,6 +147,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "fastest, over-counts around MMIO accesses; callback: slow cross-check")
     p.add_argument("--plugin", type=Path, default=None, help="path of libinsncount.so")
     p.add_argument("--no-plugin", action="store_true", help="run without counting")
+    p.add_argument("--profile-functions", default="",
+                   help="comma-separated function names: counts.json gets a per-function profile "
+                        "of every entry of --profile-region (instructions elsewhere are glue)")
+    p.add_argument("--profile-region", default="run", help="the region to profile (default run)")
     return p.parse_args(argv)
 
 
@@ -150,7 +158,7 @@ def run(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
         return _run(args)
-    except (UsageError, BoardError, ElfError, OSError) as exc:
+    except (UsageError, BoardError, ElfError, ProfileError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -168,11 +176,21 @@ def _run(args: argparse.Namespace) -> int:
 
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("stdout.txt", "exit_code", "counts.json", "run.json"):
+    for stale in ("stdout.txt", "exit_code", "counts.json", "run.json", "profile_ranges.txt"):
         (out / stale).unlink(missing_ok=True)
     counts_tmp = out / "counts.json.part"
     counts_tmp.unlink(missing_ok=True)
-    qemu_argv = build_argv(args, image, out, counts_tmp, regions, stack)
+    names = [n for n in args.profile_functions.split(",") if n]
+    ranges_file = None
+    if names:
+        if args.no_plugin:
+            raise UsageError("--profile-functions needs the plugin (drop --no-plugin)")
+        if args.profile_region not in regions:
+            raise UsageError(f"--profile-region {args.profile_region}: the ELF has no such region")
+        rows = function_ranges(image, names)
+        ranges_file = out / "profile_ranges.txt"
+        write_ranges(rows, ranges_file)
+    qemu_argv = build_argv(args, image, out, counts_tmp, regions, stack, ranges_file)
 
     start = time.monotonic()
     with open(out / "qemu.log", "wb") as log:
@@ -214,6 +232,8 @@ def _run(args: argparse.Namespace) -> int:
         counts_tmp.unlink(missing_ok=True)
         print(f"error: {problem} (see {out / 'qemu.log'})", file=sys.stderr)
         return EXIT_QEMU
+    if names:
+        _name_functions(counts_tmp, describe(names, rows))
     if not args.no_plugin:
         counts_tmp.replace(out / "counts.json")
     (out / "exit_code").write_text(f"{rc}\n")
@@ -240,6 +260,13 @@ def _qemu_problem(rc: int, out: Path, counts_tmp: Path, no_plugin: bool, binary:
     if counts.get("total_instructions", 0) == 0:
         return f"QEMU ended (exit code {rc}) before the program ran{detail}"
     return None
+
+
+def _name_functions(counts_file: Path, functions: list[dict[str, object]]) -> None:
+    """The plugin knows IDs only: add each ID's function name and ranges to its profile."""
+    counts = json.loads(counts_file.read_text())
+    counts["profile"]["functions"] = functions
+    counts_file.write_text(json.dumps(counts, indent=1) + "\n")
 
 
 def main() -> None:

@@ -12,8 +12,20 @@
  *                             markers; a region entry counts the instructions executed from
  *                             BEGIN up to, not including, END (repeatable, at most 8)
  *   stack=LO:HI               stores to [LO, HI) are stack stores (hex); optional
- *   mode=tb|insn              tb (default): inline add per block; insn: a callback per
- *                             instruction, slow, kept to cross-check the tb mode
+ *   mode=tb|inline|callback   tb (default): inline add per block; inline: an inline add per
+ *                             instruction (exact around MMIO re-execution); callback: a C
+ *                             callback per instruction, slow, kept to cross-check the others
+ *   ranges=PATH               profile: a text file of PC ranges, one `ID ENTRY LO HI` per line
+ *                             (ID decimal, from 0; addresses hex; [LO, HI) is code of function
+ *                             ID, ENTRY its first instruction; several lines may share an ID)
+ *   profile=NAME              the region whose entries are profiled (default: run)
+ *
+ * Profile: while the profiled region is active, every change of PC range (or from a range to
+ * code outside every range, "glue") closes a segment (ID, entered at ENTRY?, instructions). A
+ * change is noticed by a callback at the first instruction of every translated block and at
+ * every instruction whose range differs from the previous one in its block, so only block
+ * starts cost a call; without ranges= nothing of this is registered. Segments are kept in
+ * memory (not per instruction) and written per region entry at exit, with exact totals per ID.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,6 +68,34 @@ static uint64_t stack_stores;
 static const char *out_path;
 static const char *target_name = "";
 
+/* Profile state (ranges=). */
+#define GLUE (-1)
+#define MAX_SEGMENTS (1u << 24) /* per run; totals stay exact beyond it */
+typedef struct {
+    uint64_t lo, hi;
+    int32_t id;
+} prange_t;
+typedef struct {
+    int32_t id; /* GLUE, a range ID, or SEPARATOR between region entries */
+    uint32_t at_entry;
+    uint64_t count;
+} segment_t;
+#define SEPARATOR (-2)
+static prange_t *pranges;
+static size_t n_pranges;
+static uint64_t *id_entry; /* entry address per ID */
+static uint64_t *id_total; /* instructions per ID over all profiled entries */
+static uint64_t glue_total;
+static int32_t n_ids;
+static const char *profile_name = "run";
+static region_t *profiled;
+static int prof_active, prof_truncated;
+static int32_t cur_id;
+static uint32_t cur_at_entry;
+static uint64_t seg_start;
+static segment_t *segments;
+static size_t n_segments, cap_segments;
+
 static void on_insn(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
@@ -63,16 +103,82 @@ static void on_insn(unsigned int vcpu, void *udata)
     insn_total++;
 }
 
+/* Instructions executed before an instruction that still has `remaining` instructions of its
+   block to run (itself included). In tb mode the block's inline add has already counted the
+   whole block; in the per-instruction modes whether the instruction itself is already counted
+   is the same at every boundary, so a constant offset cancels in every difference. */
+static uint64_t position(uint64_t remaining)
+{
+    return mode == MODE_TB ? insn_total - remaining : insn_total;
+}
+
+static void push_segment(int32_t id, uint32_t at_entry, uint64_t count)
+{
+    if (n_segments == cap_segments) {
+        size_t cap = cap_segments ? 2 * cap_segments : 4096;
+        segment_t *grown = cap <= MAX_SEGMENTS ? realloc(segments, cap * sizeof *grown) : NULL;
+        if (grown == NULL) {
+            prof_truncated = 1;
+            return;
+        }
+        segments = grown;
+        cap_segments = cap;
+    }
+    segments[n_segments++] = (segment_t){id, at_entry, count};
+}
+
+static void close_segment(uint64_t now)
+{
+    uint64_t count = now - seg_start;
+    if (count == 0)
+        return;
+    if (cur_id == GLUE)
+        glue_total += count;
+    else
+        id_total[cur_id] += count;
+    push_segment(cur_id, cur_at_entry, count);
+}
+
+/* udata of a range-change callback: ID + 1, entry flag and the block's remaining count packed
+   into one word (a block has at most 512 instructions), so no allocation per block. */
+static void *pack_change(int32_t id, int at_entry, uint64_t remaining)
+{
+    return (void *)(uintptr_t)(((uint64_t)(id + 1) << 12) | (remaining << 1) | (at_entry ? 1 : 0));
+}
+
+static void on_range_change(unsigned int vcpu, void *udata)
+{
+    uint64_t packed = (uint64_t)(uintptr_t)udata;
+    int32_t id = (int32_t)(packed >> 12) - 1;
+    (void)vcpu;
+    if (!prof_active || id == cur_id)
+        return;
+    uint64_t now = position((packed >> 1) & 0x7ff);
+    close_segment(now);
+    cur_id = id;
+    cur_at_entry = packed & 1;
+    seg_start = now;
+}
+
 static void on_marker(unsigned int vcpu, void *udata)
 {
     const marker_t *m = udata;
     region_t *r = m->region;
-    /* Instructions executed before the marker instruction. In tb mode the block's inline add has
-       already counted the whole block, so the rest of the block is taken off. In the per-insn
-       modes whether this instruction is already counted is the same at every marker, and a
-       constant offset cancels in end - begin. */
-    uint64_t before = mode == MODE_TB ? insn_total - m->remaining : insn_total;
+    /* Instructions executed before the marker instruction (see position()). */
+    uint64_t before = position(m->remaining);
     (void)vcpu;
+    if (r == profiled && n_ids > 0) {
+        if (!m->is_end) { /* the markers are harness code: a region entry starts in glue */
+            prof_active = 1;
+            cur_id = GLUE;
+            cur_at_entry = 0;
+            seg_start = before;
+        } else if (prof_active) {
+            close_segment(before);
+            push_segment(SEPARATOR, 0, 0);
+            prof_active = 0;
+        }
+    }
     if (!m->is_end) {
         r->start = before;
         r->active = 1;
@@ -111,9 +217,26 @@ static void add_marker(struct qemu_plugin_insn *insn, region_t *r, int is_end, u
     qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker, QEMU_PLUGIN_CB_NO_REGS, m);
 }
 
+/* The range ID of an instruction address (binary search over the sorted ranges), or GLUE. */
+static int32_t range_of(uint64_t vaddr)
+{
+    size_t lo = 0, hi = n_pranges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (vaddr < pranges[mid].lo)
+            hi = mid;
+        else if (vaddr >= pranges[mid].hi)
+            lo = mid + 1;
+        else
+            return pranges[mid].id;
+    }
+    return GLUE;
+}
+
 static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     size_t n = qemu_plugin_tb_n_insns(tb);
+    int32_t prev = GLUE;
     (void)id;
     if (mode == MODE_TB)
         qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insn_total, n);
@@ -125,6 +248,14 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
                                                        &insn_total, 1);
         if (mode == MODE_CALLBACK) /* registered first, so it runs before a marker on the insn */
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        if (n_ids > 0) {
+            int32_t here = range_of(vaddr);
+            if (i == 0 || here != prev)
+                qemu_plugin_register_vcpu_insn_exec_cb(
+                    insn, on_range_change, QEMU_PLUGIN_CB_NO_REGS,
+                    pack_change(here, here != GLUE && vaddr == id_entry[here], n - i));
+            prev = here;
+        }
         for (int k = 0; k < n_regions; k++) {
             if (vaddr == regions[k].begin)
                 add_marker(insn, &regions[k], 0, n - i);
@@ -147,6 +278,37 @@ static void write_json_string(FILE *f, const char *s)
             fputc(*s, f);
     }
     fputc('"', f);
+}
+
+/* "profile": per ID totals, glue, and the segments of every profiled region entry. */
+static void write_profile(FILE *f)
+{
+    fprintf(f, ",\n  \"profile\": {\"region\": ");
+    write_json_string(f, profile_name);
+    fprintf(f, ", \"truncated\": %s, \"glue\": %" PRIu64 ", \"totals\": [",
+            prof_truncated ? "true" : "false", glue_total);
+    for (int32_t k = 0; k < n_ids; k++)
+        fprintf(f, "%s%" PRIu64, k ? ", " : "", id_total[k]);
+    fprintf(f, "],\n    \"entries\": [");
+    int entries = 0, open = 0;
+    for (size_t k = 0; k < n_segments; k++) {
+        const segment_t *g = &segments[k];
+        if (!open) {
+            fprintf(f, "%s\n      [", entries++ ? "," : "");
+            open = 1;
+        } else if (g->id != SEPARATOR) {
+            fprintf(f, ", ");
+        }
+        if (g->id == SEPARATOR) {
+            fprintf(f, "]");
+            open = 0;
+            continue;
+        }
+        fprintf(f, "[%" PRId32 ", %" PRIu32 ", %" PRIu64 "]", g->id, g->at_entry, g->count);
+    }
+    if (open)
+        fprintf(f, "]"); /* an entry still running at exit */
+    fprintf(f, "\n    ]}");
 }
 
 static void on_exit_write(qemu_plugin_id_t id, void *udata)
@@ -177,6 +339,8 @@ static void on_exit_write(qemu_plugin_id_t id, void *udata)
         fprintf(f, "]}");
     }
     fprintf(f, "\n  }");
+    if (n_ids > 0)
+        write_profile(f);
     if (track_stack) {
         fprintf(f, ",\n  \"stack\": {\"low\": \"0x%" PRIx64 "\", \"high\": \"0x%" PRIx64 "\", ",
                 stack_lo, stack_hi);
@@ -219,6 +383,62 @@ static int parse_region(const char *spec)
     return 0;
 }
 
+static int compare_ranges(const void *a, const void *b)
+{
+    const prange_t *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Reads `ID ENTRY LO HI` lines; ranges must not overlap. */
+static int load_ranges(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "insncount: cannot read %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 0;
+    int32_t id;
+    uint64_t entry, lo, hi;
+    int got;
+    while ((got = fscanf(f, "%" SCNd32 " %" SCNx64 " %" SCNx64 " %" SCNx64, &id, &entry, &lo, &hi)) == 4) {
+        if (id < 0 || id > 100000 || lo >= hi)
+            break;
+        if (n_pranges == cap) {
+            cap = cap ? 2 * cap : 64;
+            prange_t *grown = realloc(pranges, cap * sizeof *grown);
+            if (grown == NULL)
+                break;
+            pranges = grown;
+        }
+        pranges[n_pranges++] = (prange_t){lo, hi, id};
+        if (id >= n_ids) {
+            uint64_t *e = realloc(id_entry, (size_t)(id + 1) * sizeof *e);
+            if (e == NULL)
+                break;
+            id_entry = e;
+            for (int32_t k = n_ids; k <= id; k++)
+                id_entry[k] = UINT64_MAX;
+            n_ids = id + 1;
+        }
+        id_entry[id] = entry;
+    }
+    int at_end = got == EOF && !ferror(f);
+    fclose(f);
+    if (!at_end) {
+        fprintf(stderr, "insncount: bad line in %s (want `ID ENTRY LO HI`)\n", path);
+        return -1;
+    }
+    qsort(pranges, n_pranges, sizeof *pranges, compare_ranges);
+    for (size_t k = 1; k < n_pranges; k++)
+        if (pranges[k].lo < pranges[k - 1].hi) {
+            fprintf(stderr, "insncount: overlapping ranges in %s\n", path);
+            return -1;
+        }
+    id_total = calloc((size_t)n_ids + 1, sizeof *id_total);
+    return id_total == NULL ? -1 : 0;
+}
+
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
                                            char **argv)
 {
@@ -239,6 +459,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             int len = parse_hex(a + 6, &stack_lo, ':');
             ok = len >= 0 && parse_hex(a + 7 + len, &stack_hi, '\0') >= 0 && stack_lo < stack_hi;
             track_stack = ok;
+        } else if (strncmp(a, "ranges=", 7) == 0) {
+            ok = load_ranges(a + 7) == 0;
+        } else if (strncmp(a, "profile=", 8) == 0) {
+            profile_name = a + 8;
+            ok = *profile_name != '\0';
         } else if (strncmp(a, "mode=", 5) == 0) {
             for (int k = 0; k < 3; k++)
                 if (strcmp(a + 5, mode_names[k]) == 0) {
@@ -254,6 +479,15 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     if (out_path == NULL) {
         fprintf(stderr, "insncount: missing out=PATH\n");
         return -1;
+    }
+    if (n_ids > 0) {
+        for (int k = 0; k < n_regions; k++)
+            if (strcmp(regions[k].name, profile_name) == 0)
+                profiled = &regions[k];
+        if (profiled == NULL) {
+            fprintf(stderr, "insncount: profile=%s names no region\n", profile_name);
+            return -1;
+        }
     }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_translate);
     qemu_plugin_register_atexit_cb(id, on_exit_write, NULL);

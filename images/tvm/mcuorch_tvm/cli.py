@@ -24,7 +24,8 @@ Options map to the host configuration keys tvmaot.<key> (e.g. tvmaot.opt_level=2
 Outputs in OUT:
   codegen/          mcuorch_model.h (harness API), mcuorch_model.c, mcuorch_kernels.[ch]
   metrics.json      Arena Size, Weights Size, Kernel Count, Generation Time [s], ...
-  memory_plan.json  arena offset, size and first/last use of every tensor
+  memory_plan.json  arena offset, size and first/last use of every tensor; the steps in
+                    call order with kernel symbol, layer name, operator, MACs and shapes
 """
 
 
@@ -153,7 +154,11 @@ def _memory_plan(result) -> dict:
     doc.pop("buffers")
     doc["tensors"] = tensors
     doc["steps"] = [
-        {"kernel": s.kernel, "inputs": s.inputs, "output": s.output} for s in graph.steps
+        {"kernel": s.kernel, "inputs": s.inputs, "output": s.output, "name": layer.name,
+         "op": layer.op, "macs": layer.macs,
+         "input_shapes": [list(graph.tensors[n].shape) for n in s.inputs],
+         "output_shape": list(graph.tensors[s.output].shape)}
+        for s, layer in zip(graph.steps, result.layers)
     ]
     return doc
 

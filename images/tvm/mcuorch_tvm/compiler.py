@@ -21,7 +21,8 @@ from tvm import relax, tirx
 from . import frontend
 from .emitter import emit
 from .graph import extract_graph
-from .integer.lower import lower_to_kernels as lower_integer
+from .integer.lower import LayerInfo
+from .integer.lower import lower_with_layers as lower_integer
 from .kernels import build_kernels, kernel_symbols
 from .partition import group_kernels
 from .planner import ArenaPlan, check_plan, peak_live_bytes, plan_arena
@@ -50,6 +51,8 @@ class BuildResult:
     plan: ArenaPlan
     info: ModelInfo
     metrics: dict[str, float | int | str] = field(default_factory=dict)
+    layers: list[LayerInfo] = field(default_factory=list)
+    """Per step (call order): layer name, operator, MACs (None where unknown: float kernels)."""
 
 
 def lower_to_kernels(model_bytes: bytes, options: BuildOptions) -> tuple[tvm.IRModule, ModelInfo]:
@@ -73,9 +76,14 @@ def lower_to_kernels(model_bytes: bytes, options: BuildOptions) -> tuple[tvm.IRM
 def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildResult:
     """Run the whole pipeline and return the ``codegen/`` files with plan and metrics."""
     start = time.perf_counter()
-    lower = lower_integer if options.kernels == "int" else lower_to_kernels
-    mod, info = lower(model_bytes, options)
+    if options.kernels == "int":
+        mod, info, layers = lower_integer(model_bytes, options)
+    else:
+        mod, info = lower_to_kernels(model_bytes, options)
+        layers = None
     graph = extract_graph(mod)
+    if layers is None or len(layers) != len(graph.steps):  # fused float kernels: name only
+        layers = [LayerInfo(step.kernel, step.kernel, None) for step in graph.steps]
     symbols = kernel_symbols(mod, [step.kernel for step in graph.steps])
     for step in graph.steps:
         step.kernel = symbols[step.kernel]
@@ -99,7 +107,7 @@ def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildRe
         "TVM Version": str(tvm.__version__),
         "Kernels": options.kernels,
     }
-    return BuildResult(files=files, graph=graph, plan=plan, info=info, metrics=metrics)
+    return BuildResult(files=files, graph=graph, plan=plan, info=info, metrics=metrics, layers=layers)
 
 
 def prim_funcs(mod: tvm.IRModule) -> dict[str, tirx.PrimFunc]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -50,6 +51,22 @@ def test_outputs(built: Path):
         assert t["first_use"] <= t["last_use"]
     out = next(t for t in plan["tensors"] if t["role"] == "output 0")
     assert out["last_use"] == len(plan["steps"])  # outputs stay untouched after invoke
+
+
+def test_steps_name_layer_op_macs_and_shapes(built: Path):
+    """What a profile (-f profile) labels kernels with: the layer, its operator and MACs."""
+    steps = json.loads((built / "memory_plan.json").read_text())["steps"]
+    assert [s["op"] for s in steps][0] == "CONV_2D" and steps[-1]["op"] == "SOFTMAX"
+    assert len({s["name"] for s in steps}) == len(steps)
+    for step in steps:
+        assert step["name"].startswith(step["op"].lower() + "_")
+        assert len(step["input_shapes"]) == len(step["inputs"]) and step["output_shape"]
+        out_elements = math.prod(step["output_shape"])
+        if step["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            # every output element takes the same taps (padded ones included, as TFLite counts)
+            assert step["macs"] > 0 and step["macs"] % out_elements == 0
+        elif step["op"] in ("AVERAGE_POOL_2D", "SOFTMAX"):
+            assert step["macs"] == 0
 
 
 def test_header_is_the_contract(built: Path):

@@ -25,6 +25,15 @@ from .program import Call, IntegerProgram, View, to_relax
 
 
 @dataclass(frozen=True)
+class LayerInfo:
+    """One kernel call as a profile names it: layer name, TFLite operator, multiply-accumulates."""
+
+    name: str
+    op: str
+    macs: int | None
+
+
+@dataclass(frozen=True)
 class Schedules:
     """Schedule knobs of every kernel family (defaults chosen by instruction counts)."""
 
@@ -271,6 +280,14 @@ def lower_program(desc: ModelDesc, schedules: Schedules = Schedules()) -> Intege
 def lower_to_kernels(model_bytes: bytes, options=None, schedules: Schedules = Schedules()
                      ) -> tuple[tvm.IRModule, ModelInfo]:
     """Drop-in for ``compiler.lower_to_kernels``: (Relax module of integer kernels, summary)."""
+    mod, info, _ = lower_with_layers(model_bytes, options, schedules)
+    return mod, info
+
+
+def lower_with_layers(model_bytes: bytes, options=None, schedules: Schedules = Schedules()
+                      ) -> tuple[tvm.IRModule, ModelInfo, list[LayerInfo]]:
+    """``lower_to_kernels`` plus what each kernel call computes (name, TFLite op, MACs), in call
+    order: the memory plan lists it so a profile can name and normalise every kernel."""
     info = describe(load_model(model_bytes))
     for tensor in info.inputs + info.outputs:
         if tensor.dtype != "int8":
@@ -278,4 +295,5 @@ def lower_to_kernels(model_bytes: bytes, options=None, schedules: Schedules = Sc
                                       f"graph tensor '{tensor.name}' is {tensor.dtype}; integer kernels "
                                       "need full-int8 models (int8 inputs and outputs)")
     program = lower_program(read_model(model_bytes), schedules)
-    return to_relax(program), info
+    layers = [LayerInfo(c.kernel_name, c.op, c.kernel.macs) for c in program.calls]
+    return to_relax(program), info, layers
