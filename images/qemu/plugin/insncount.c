@@ -185,6 +185,8 @@ static void on_marker(unsigned int vcpu, void *udata)
         }
     }
     if (!m->is_end) {
+        if (tracing)
+            memtrace_region_entered();
         r->start = before;
         r->active = 1;
     } else if (r->active) {

@@ -7,7 +7,9 @@
  *   trace_heap=LO:HI    the heap; it grows up from LO. Kept: one past the highest byte read or
  *                       written, so the high-water mark is that minus LO (0: never touched).
  *   trace_arena=LO:HI   the model's static arena. Kept: one bit per byte, set when the byte is
- *                       written; the figure is the number of bytes written at least once.
+ *                       written after the first region entry (crt0's zeroing of .bss before
+ *                       main writes every byte of it); the figure is the number of bytes
+ *                       written at least once.
  *   trace_region=NAME   a region (default run): the same three figures counted only while one
  *                       of its entries runs.
  * Each access costs a few compares and, inside the arena, a bit per byte: nothing is logged.
@@ -33,6 +35,7 @@ static uint64_t loads, stores;
 static uint64_t stack_lowest = UINT64_MAX, stack_lowest_in = UINT64_MAX;
 static uint64_t heap_end, heap_end_in; /* 0: nothing touched */
 static uint8_t *arena_bits, *arena_bits_in;
+static int arena_open; /* a region was entered: start-up is over */
 
 static int parse_span(const char *s, span_t *span)
 {
@@ -75,6 +78,8 @@ const char *memtrace_region_name(void) { return region_name; }
 
 void memtrace_watch_region(const int *active) { region_active = active; }
 
+void memtrace_region_entered(void) { arena_open = 1; }
+
 static void mark(uint8_t *bits, uint64_t from, uint64_t to)
 {
     for (uint64_t k = from; k < to; k++)
@@ -96,7 +101,7 @@ void memtrace_access(qemu_plugin_meminfo_t info, uint64_t vaddr)
             if (inside && low < stack_lowest_in)
                 stack_lowest_in = low;
         }
-        if (vaddr < arena_span.hi && end > arena_span.lo) {
+        if (arena_open && vaddr < arena_span.hi && end > arena_span.lo) {
             uint64_t from = (vaddr > arena_span.lo ? vaddr : arena_span.lo) - arena_span.lo;
             uint64_t to = (end < arena_span.hi ? end : arena_span.hi) - arena_span.lo;
             mark(arena_bits, from, to);

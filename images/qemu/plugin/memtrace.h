@@ -20,6 +20,9 @@ int memtrace_enabled(void);
 const char *memtrace_region_name(void);
 /* Where to read whether that region is active (NULL: the program has no such region). */
 void memtrace_watch_region(const int *active);
+/* A region was entered: from now on arena writes count (crt0 zeroes .bss, the static arena
+   included, before main; those writes are start-up, not the model's). */
+void memtrace_region_entered(void);
 /* One guest access of 2^size_shift bytes at vaddr. */
 void memtrace_access(qemu_plugin_meminfo_t info, uint64_t vaddr);
 /* Appends `,\n  "memtrace": {...}` to the plugin's JSON result. */
