@@ -32,8 +32,8 @@ ALL: list[type[Feature]] = [
              {"mlif.validate": "exact", "espidf.validate": True}),
     _feature("debug", "debug build of the target software (ESP-IDF; sw/compile.sh has no debug mode yet)",
              {"espidf.debug": True}),
-    _feature("trace", "ETISS memory trace: RAM stack and RAM heap columns",
-             _on(("etiss", "etiss_pulpino"), "trace_memory", True)),
+    _feature("trace", "memory trace (ETISS, QEMU targets): RAM stack and RAM heap columns, on QEMU also "
+             "Arena Touched", _on(("etiss", "etiss_pulpino", *_QEMU), "trace_memory", True)),
     _feature("cmsisnn", "Arm CMSIS-NN kernels",
              {**_on(_TFLM, "kernels", "cmsisnn"), **_on(_TVM, "kernels", "cmsisnn")}),
     _feature("muriscvnn", "muRISCV-NN kernels (RISC-V)",

@@ -93,6 +93,8 @@ class RunnerTarget(Target):
 class QemuConfig(TargetConfig):
     profile: bool = setting(False, description="per-kernel instruction profile of the Run region "
                                                "(profile.json, a Chrome trace; the feature `profile`)")
+    trace_memory: bool = setting(False, description="memory trace in the plugin → RAM stack, RAM heap, "
+                                                    "Arena Touched (the feature `trace`)")
 
 
 def _listing(run: RunSpec) -> str | None:
@@ -102,7 +104,8 @@ def _listing(run: RunSpec) -> str | None:
 class QemuTarget(RunnerTarget):
     """QEMU boards through `mcuorch-qemu-run` with the instruction-count plugin; with `profile`
     the plugin also counts per kernel function (named by the BUILD's kernel listing, which the
-    RUN job then reads) and the collector writes profile.json."""
+    RUN job then reads) and the collector writes profile.json; with `trace_memory` it also
+    summarises loads and stores (counts.json's `memtrace`, read by metrics/counts.py)."""
 
     board: ClassVar[str]
     run_image = "qemu"
@@ -123,6 +126,8 @@ class QemuTarget(RunnerTarget):
     def run_options(self, ctx: StageContext) -> list[str]:
         cpu = self.cpu(ctx.cfg(self.name))
         argv = ["--board", self.board, "--elf", _elf(ctx), *(["--cpu", cpu] if cpu else [])]
+        if ctx.cfg(self.name).trace_memory:
+            argv.append("--trace-memory")
         if ctx.cfg(self.name).profile:
             listing = load_listing(self._listing_path(ctx))
             argv += ["--profile-functions", ",".join(listing.functions())]

@@ -40,6 +40,47 @@ class StackCounts(BaseModel):
     stores: int = Field(ge=0)
 
 
+class TracedSpan(BaseModel):
+    """One span of the plugin's memory trace: its whole-program figure and the one counted only
+    while the traced region (`memtrace.region`) ran."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    low: str
+    high: str
+    high_water: int = Field(default=0, ge=0)
+    region_high_water: int = Field(default=0, ge=0)
+    touched: int = Field(default=0, ge=0)  # arena: bytes written at least once
+    region_touched: int = Field(default=0, ge=0)
+
+
+class MemTrace(BaseModel):
+    """counts.json's `memtrace` (mcuorch-qemu-run --trace-memory): summaries, never accesses."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    region: str
+    region_known: bool
+    loads: int = Field(ge=0)
+    stores: int = Field(ge=0)
+    stack: TracedSpan | None = None
+    heap: TracedSpan | None = None
+    arena: TracedSpan | None = None
+
+    def columns(self) -> dict[str, int]:
+        """`RAM stack`, `RAM heap` (ETISS's names, same spans) and `Arena Touched`, whole program,
+        plus the same prefixed `Run ` for the Run region; a span not traced gives no column."""
+        cols: dict[str, int] = {}
+        prefix = REGION_COLUMNS.get(self.region, self.region.capitalize())
+        for name, span, whole, part in (("RAM stack", self.stack, "high_water", "region_high_water"),
+                                        ("RAM heap", self.heap, "high_water", "region_high_water"),
+                                        ("Arena Touched", self.arena, "touched", "region_touched")):
+            if span is None:
+                continue
+            cols[name] = getattr(span, whole)
+            if self.region_known:
+                cols[f"{prefix} {name}"] = getattr(span, part)
+        return cols
+
+
 class Counts(BaseModel):
     model_config = ConfigDict(frozen=True)
     format: str
@@ -48,6 +89,7 @@ class Counts(BaseModel):
     total_instructions: int = Field(ge=0)
     regions: dict[str, RegionCounts]
     stack: StackCounts | None = None
+    memtrace: MemTrace | None = None
 
     def columns(self) -> dict[str, int | float]:
         """`Total Instructions`; per region `<Region> Instructions`: Setup sums its entries (one),
@@ -65,6 +107,8 @@ class Counts(BaseModel):
                 cols[f"{prefix} Instructions"] = region.instructions
         if self.stack is not None and self.stack.lowest_store is not None:
             cols["RAM stack"] = self.stack.high_water
+        if self.memtrace is not None:  # the traced stack span replaces the watch's figure
+            cols.update(self.memtrace.columns())
         return cols
 
 

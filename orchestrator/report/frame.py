@@ -26,7 +26,8 @@ KNOWN_METRICS = [
     "Inferences", "Validation", "Validation Mode", "Validation Tolerance", "Validation Mismatches",
     "Validation Max Diff",
     "Validation Argmax Mismatches", "Total ROM", "Total RAM", "ROM read-only", "ROM code", "ROM misc",
-    "RAM data", "RAM zero-init data", "RAM stack", "RAM heap", "ROM golden",
+    "RAM data", "RAM zero-init data", "RAM stack", "RAM heap", "Arena Touched", "Run RAM stack",
+    "Run RAM heap", "Run Arena Touched", "ROM golden",
     "ROM weights", "ROM kernels", "ROM runtime", "ROM libc", "ROM harness", "ROM other",
 ]
 

@@ -70,7 +70,7 @@ def test_precedence_default_env_feature_cli_gen(models: Path) -> None:
 @pytest.mark.parametrize(("request_kwargs", "message"), [
     ({"backends": ["tflmi"]}, "unknown backend 'tflmi' for environment default; choose from: tvmaot"),
     ({"targets": ["spike"]}, "unknown target 'spike' for environment default; choose from: host_x86, mps2_an385"),
-    ({"features": ["cmsisnn"]}, "unknown feature 'cmsisnn' for environment default; choose from: profile, validate"),
+    ({"features": ["cmsisnn"]}, "unknown feature 'cmsisnn' for environment default; choose from: profile, trace, validate"),
     ({"feature_gen": [["validate", "usmp"]]}, "unknown feature 'usmp'"),
     ({"config": ["mlif.optimize=4"]}, "invalid value '4' for mlif.optimize: Input should be '2', '3' or 's'"),
     ({"config": ["mlif.optimise=s"]}, "unknown config key 'mlif.optimise'; valid keys for mlif: atol, optimize"),

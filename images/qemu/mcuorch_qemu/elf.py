@@ -8,7 +8,7 @@ two tables with `struct` (little-endian ELF32/ELF64).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EM_ARM = 40
@@ -49,6 +49,7 @@ class ElfImage:
     sections: tuple[Section, ...]
     symbols: dict[str, int]
     functions: tuple[Function, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)  # st_size of the symbol `symbols` holds
 
     def symbol(self, name: str) -> int | None:
         return self.symbols.get(name)
@@ -94,6 +95,7 @@ def read_elf(path: Path) -> ElfImage:
         Section(_cstring(names, h[0]), h[1], h[2], h[3], h[5]) for h in raw
     )
     symbols: dict[str, int] = {}
+    sizes: dict[str, int] = {}
     functions: list[Function] = []
     for header in raw:
         if header[1] != SHT_SYMTAB:
@@ -113,6 +115,7 @@ def read_elf(path: Path) -> ElfImage:
             key = _cstring(strings, name)
             if key not in symbols or info >> 4 == STB_GLOBAL:
                 symbols[key] = value
+                sizes[key] = size
             if info & 0xF == STT_FUNC and size:
                 functions.append(Function(key, value, size))
-    return ElfImage(bits, machine, sections, symbols, tuple(functions))
+    return ElfImage(bits, machine, sections, symbols, tuple(functions), sizes)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .boards import BoardError, qemu_binary
 from .elf import SHF_ALLOC, ElfError, ElfImage, read_elf
+from .memtrace import LayoutError, TraceLayout, trace_layout
 from .profile import ProfileError, describe, function_ranges, write_ranges
 
 # Region markers of the harness (sw/harness/regions.h): name -> (begin symbol, end symbol).
@@ -106,7 +107,7 @@ def qemu_opt(value: str) -> str:
 
 def build_argv(args: argparse.Namespace, image: ElfImage, out: Path, counts_tmp: Path,
                regions: dict[str, tuple[int, int]], stack: tuple[int, int] | None,
-               ranges_file: Path | None = None) -> list[str]:
+               ranges_file: Path | None = None, trace: TraceLayout | None = None) -> list[str]:
     board, binary = qemu_binary(args.board, image.machine, image.bits)
     if shutil.which(binary) is None:
         raise UsageError(f"{binary} not found on PATH")
@@ -129,6 +130,8 @@ def build_argv(args: argparse.Namespace, image: ElfImage, out: Path, counts_tmp:
             plugin_args.append(f"stack={stack[0]:x}:{stack[1]:x}")
         if ranges_file is not None:
             plugin_args += [f"ranges={qemu_opt(str(ranges_file))}", f"profile={args.profile_region}"]
+        if trace is not None:
+            plugin_args += [qemu_opt(a) for a in trace.plugin_args(args.trace_region)]
         argv += ["-plugin", ",".join([qemu_opt(str(args.plugin)), *plugin_args])]
     return argv
 
@@ -151,6 +154,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="comma-separated function names: counts.json gets a per-function profile "
                         "of every entry of --profile-region (instructions elsewhere are glue)")
     p.add_argument("--profile-region", default="run", help="the region to profile (default run)")
+    p.add_argument("--trace-memory", action="store_true",
+                   help="memory trace: counts.json gets `memtrace` (stack and heap high-water marks, "
+                        "arena bytes written) for the whole program and for --trace-region")
+    p.add_argument("--trace-region", default="run", help="the region traced apart (default run)")
     return p.parse_args(argv)
 
 
@@ -158,7 +165,7 @@ def run(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
         return _run(args)
-    except (UsageError, BoardError, ElfError, ProfileError, OSError) as exc:
+    except (UsageError, BoardError, ElfError, ProfileError, LayoutError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -190,7 +197,12 @@ def _run(args: argparse.Namespace) -> int:
         rows = function_ranges(image, names)
         ranges_file = out / "profile_ranges.txt"
         write_ranges(rows, ranges_file)
-    qemu_argv = build_argv(args, image, out, counts_tmp, regions, stack, ranges_file)
+    trace = None
+    if args.trace_memory:
+        if args.no_plugin:
+            raise UsageError("--trace-memory needs the plugin (drop --no-plugin)")
+        trace = trace_layout(image)
+    qemu_argv = build_argv(args, image, out, counts_tmp, regions, stack, ranges_file, trace)
 
     start = time.monotonic()
     with open(out / "qemu.log", "wb") as log:
@@ -224,6 +236,7 @@ def _run(args: argparse.Namespace) -> int:
         "regions": {n: [f"0x{b:x}", f"0x{e:x}"] for n, (b, e) in regions.items()},
         "stack": [f"0x{stack[0]:x}", f"0x{stack[1]:x}"] if stack else None,
         "plugin": None if args.no_plugin else str(args.plugin), "count_mode": args.count_mode,
+        "trace": None if trace is None else trace.describe(),
     }
     (out / "run.json").write_text(json.dumps(record, indent=2) + "\n")
 

@@ -7,5 +7,5 @@ out=${1:?usage: build.sh OUTDIR}
 cc=${CC:-cc}
 mkdir -p "$out"
 "$cc" -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
-    -o "$out/libinsncount.so" "$here/insncount.c"
+    -o "$out/libinsncount.so" "$here/insncount.c" "$here/memtrace.c"
 echo "$out/libinsncount.so"

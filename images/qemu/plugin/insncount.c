@@ -19,6 +19,9 @@
  *                             (ID decimal, from 0; addresses hex; [LO, HI) is code of function
  *                             ID, ENTRY its first instruction; several lines may share an ID)
  *   profile=NAME              the region whose entries are profiled (default: run)
+ *   trace_stack=, trace_heap=, trace_arena=, trace_region=
+ *                             memory trace summaries (memtrace.c); without them the memory
+ *                             callbacks are the stack watch's alone, as before
  *
  * Profile: while the profiled region is active, every change of PC range (or from a range to
  * code outside every range, "glue") closes a segment (ID, entered at ENTRY?, instructions). A
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memtrace.h"
 #include "qemu_plugin_api.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
@@ -67,6 +71,7 @@ static uint64_t stack_lo, stack_hi, lowest_store = UINT64_MAX;
 static uint64_t stack_stores;
 static const char *out_path;
 static const char *target_name = "";
+static int tracing; /* a trace_* argument was given: on_access replaces on_store */
 
 /* Profile state (ranges=). */
 #define GLUE (-1)
@@ -180,6 +185,8 @@ static void on_marker(unsigned int vcpu, void *udata)
         }
     }
     if (!m->is_end) {
+        if (tracing)
+            memtrace_region_entered();
         r->start = before;
         r->active = 1;
     } else if (r->active) {
@@ -202,6 +209,14 @@ static void on_store(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vad
         if (vaddr < lowest_store)
             lowest_store = vaddr;
     }
+}
+
+/* The memory callback with a trace: the stack watch above on stores, then the trace. */
+static void on_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
+{
+    if (track_stack && qemu_plugin_mem_is_store(info))
+        on_store(vcpu, info, vaddr, udata);
+    memtrace_access(info, vaddr);
 }
 
 static void add_marker(struct qemu_plugin_insn *insn, region_t *r, int is_end, uint64_t remaining)
@@ -262,7 +277,10 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             if (vaddr == regions[k].end)
                 add_marker(insn, &regions[k], 1, n - i);
         }
-        if (track_stack)
+        if (tracing)
+            qemu_plugin_register_vcpu_mem_cb(insn, on_access, QEMU_PLUGIN_CB_NO_REGS,
+                                             QEMU_PLUGIN_MEM_RW, NULL);
+        else if (track_stack)
             qemu_plugin_register_vcpu_mem_cb(insn, on_store, QEMU_PLUGIN_CB_NO_REGS,
                                              QEMU_PLUGIN_MEM_W, NULL);
     }
@@ -351,6 +369,7 @@ static void on_exit_write(qemu_plugin_id_t id, void *udata)
                     lowest_store, stack_hi - lowest_store);
         fprintf(f, "\"stores\": %" PRIu64 "}", stack_stores);
     }
+    memtrace_write_json(f);
     fprintf(f, "\n}\n");
     if (fclose(f) != 0)
         fprintf(stderr, "insncount: cannot write %s: %s\n", out_path, strerror(errno));
@@ -464,6 +483,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         } else if (strncmp(a, "profile=", 8) == 0) {
             profile_name = a + 8;
             ok = *profile_name != '\0';
+        } else if ((ok = memtrace_arg(a)) != 0) {
+            ok = ok > 0;
         } else if (strncmp(a, "mode=", 5) == 0) {
             for (int k = 0; k < 3; k++)
                 if (strcmp(a + 5, mode_names[k]) == 0) {
@@ -489,6 +510,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             return -1;
         }
     }
+    tracing = memtrace_enabled();
+    for (int k = 0; tracing && k < n_regions; k++)
+        if (strcmp(regions[k].name, memtrace_region_name()) == 0)
+            memtrace_watch_region(&regions[k].active);
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_translate);
     qemu_plugin_register_atexit_cb(id, on_exit_write, NULL);
     return 0;
