@@ -199,11 +199,13 @@ static void on_marker(unsigned int vcpu, void *udata)
     }
 }
 
+/* QEMU 7.2 also calls a QEMU_PLUGIN_MEM_W callback for loads: only stores count. */
 static void on_store(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
 {
     (void)vcpu;
-    (void)info;
     (void)udata;
+    if (!qemu_plugin_mem_is_store(info))
+        return;
     if (vaddr >= stack_lo && vaddr < stack_hi) {
         stack_stores++;
         if (vaddr < lowest_store)
@@ -214,7 +216,7 @@ static void on_store(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vad
 /* The memory callback with a trace: the stack watch above on stores, then the trace. */
 static void on_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
 {
-    if (track_stack && qemu_plugin_mem_is_store(info))
+    if (track_stack)
         on_store(vcpu, info, vaddr, udata);
     memtrace_access(info, vaddr);
 }
