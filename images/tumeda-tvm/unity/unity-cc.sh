@@ -2,13 +2,14 @@
 # Compiler launcher of the fork's unity build (CMAKE_CXX_COMPILER_LAUNCHER).
 #
 # Runs every compile as given. A batch (CMake's Unity/unity_N_cxx.cxx, which only #includes its
-# member files) can fail because two members clash in one translation unit (a static helper or
-# a using-declaration defined twice). Then the member the first error names is compiled on its
-# own and the members before and after it as two smaller batches (split again should they
-# clash too), and the objects are joined with `ld -r` in the batch's order, so static
-# initialisers keep their order. If the error names no member (a header), every member is
-# compiled on its own. Each clash prints one line, "failed to compile as one unit", with the
-# first error: that member belongs in unity.cmake's solo list, which saves the failed attempt.
+# member files) can fail because two members clash in one translation unit (a static helper,
+# a constant or a using-declaration defined twice). Then the member the first error names (or
+# that includes the header it names) is compiled on its own and the members before and after
+# it as two smaller batches (split again should they clash too); the objects are joined with
+# `ld -r` in the batch's order, so static initialisers keep their order. If the error names no
+# member, every member is compiled on its own. Each clash prints one line, "failed to compile
+# as one unit", with the first error: that member belongs in unity.cmake's solo list, which
+# saves the failed attempt.
 set -u
 args=("$@")
 src="" obj="" dep=""
@@ -70,8 +71,9 @@ split() {
     local out=$1 err=$2 culprit="" m o seen=0 before=() after=() objects=()
     shift 2
     echo "unity-cc: ${src##*/} failed to compile as one unit: $(grep -m1 'error' "$err")" >&2
+    # The member on the first error's include chain (the notes after it name the other one).
     for m in "$@"; do
-        if grep -q -m1 -F "$m:" "$err"; then culprit=$m; break; fi
+        if sed '/error/q' "$err" | grep -q -F "$m:"; then culprit=$m; break; fi
     done
     if [ -z "$culprit" ]; then  # a header, not a member: every member on its own
         for m in "$@"; do

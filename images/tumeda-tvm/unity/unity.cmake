@@ -7,6 +7,7 @@ set(MCUORCH_UNITY_SOLO
   src/relay/backend/contrib/cmsisnn/tir_to_runtime.cc
   src/relay/collage/mock_cost_estimator.cc
   src/relay/printer/text_printer.cc
+  src/target/opt/build_rocm_off.cc
   src/tir/usmp/transform/create_io_allocates.cc
 )
 foreach(file IN LISTS MCUORCH_UNITY_SOLO)
