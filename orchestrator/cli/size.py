@@ -16,11 +16,17 @@ from orchestrator.metrics.rom_split import COLUMNS
 from orchestrator.paths import home_paths
 from orchestrator.program_size import ProgramSize, compile_outputs, program_size
 from orchestrator.session import SessionStore
+
+CODEGEN = "/codegen/"
+"""The BUILD stage's output folder for the target software, wherever it was mounted."""
 from orchestrator.store import JobStore
 
 
 def short_origin(origin: str) -> str:
-    """An object as people name it: `libc.a(memcpy.o)`, `harness/main.c.obj`, not the full path."""
+    """An object as people name it: `libc.a(memcpy.o)`, `harness/main.c.obj`,
+    `codegen/model/default_lib0.o`, not the full path."""
+    if CODEGEN in origin:
+        return origin[origin.index(CODEGEN) + 1:]
     if origin.startswith(APP_OBJECTS):
         return origin[len(APP_OBJECTS):]
     return PurePosixPath(origin.split("(", 1)[0]).name + ("(" + origin.split("(", 1)[1] if "(" in origin else "")
@@ -28,9 +34,11 @@ def short_origin(origin: str) -> str:
 
 def _symbols_table(size: ProgramSize, top: int) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for header, justify in (("Bytes", "right"), ("Bucket", "left"), ("Symbol", "left"),
-                            ("Section", "left"), ("Object", "left")):
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    # Long generated names are cut (…) so that a narrow terminal keeps every column.
+    for header, justify, width in (("Bytes", "right", None), ("Bucket", "left", None), ("Symbol", "left", 48),
+                                   ("Section", "left", 24), ("Object", "left", 36)):
+        table.add_column(header, justify=justify, no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
+                         max_width=width, min_width=None if width else len(header))
     for sym in size.symbols[:top]:
         table.add_row(str(sym.size), sym.bucket or "-", sym.name, sym.section, short_origin(sym.origin))
     return table

@@ -74,6 +74,12 @@ def model_root(origins: Iterable[str]) -> str:
     return str(PurePosixPath(*common)) + "/"
 
 
+def _prebuilt_in(path: str, root: str) -> bool:
+    """A prebuilt object of the generated code (e.g. tvmllvm's LLVM object): the link map names it
+    by its absolute path, which is the codegen folder that `root` mirrors below CMakeFiles/app.dir/."""
+    return root != APP_OBJECTS and path.startswith("/" + root[len(APP_OBJECTS):])
+
+
 def classify(origin: str, section: str, root: str = APP_OBJECTS) -> Bucket:
     """The bucket of input section `section` taken from `origin` (the link map's file column);
     `root` is the generated code's folder (`model_root`).
@@ -88,8 +94,13 @@ def classify(origin: str, section: str, root: str = APP_OBJECTS) -> Bucket:
         return "harness"
     if member and PurePosixPath(archive).name in LIBC_ARCHIVES:
         return "libc"
-    if origin.startswith(APP_OBJECTS):
-        inside = origin[len(root):] if origin.startswith(root) else origin[len(APP_OBJECTS):]
+    if origin.startswith(APP_OBJECTS) or _prebuilt_in(archive, root):
+        if origin.startswith(root):
+            inside = origin[len(root):]
+        elif _prebuilt_in(archive, root):
+            inside = origin[len(root) - len(APP_OBJECTS) + 1:]
+        else:
+            inside = origin[len(APP_OBJECTS):]
         if RUNTIME_MARKERS.search("/" + inside):
             return "runtime"
         if MODEL_DATA.match(section) and not CONSTANT_POOLS.match(section):

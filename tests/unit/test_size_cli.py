@@ -73,3 +73,11 @@ def test_short_origin() -> None:
     assert short_origin("/usr/lib/picolibc/x/libc.a(memcpy.o)") == "libc.a(memcpy.o)"
     assert short_origin("CMakeFiles/app.dir/harness/main.c.obj") == "harness/main.c.obj"
     assert short_origin("/usr/lib/gcc/x86_64-linux-gnu/12/crtbeginS.o") == "crtbeginS.o"
+
+
+def test_objects_are_named_as_people_name_them() -> None:
+    build = "/root/.local/share/mcuorch/jobs/BUILD/55ea/outputs/codegen/"
+    assert short_origin(build + "model/default_lib0.o") == "codegen/model/default_lib0.o"
+    assert short_origin("CMakeFiles/app.dir" + build + "mcuorch_model.c.o") == "codegen/mcuorch_model.c.o"
+    assert short_origin("CMakeFiles/app.dir/harness/main.c.obj") == "harness/main.c.obj"
+    assert short_origin("/usr/lib/picolibc/lib/libc.a(memcpy.o)") == "libc.a(memcpy.o)"

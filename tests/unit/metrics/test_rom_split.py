@@ -91,6 +91,7 @@ def test_parse_link_map_without_a_map_section() -> None:
 
 
 ROOT = CODEGEN.rstrip("/") + "/"
+PREBUILT = "/" + CODEGEN.removeprefix("CMakeFiles/app.dir/")
 
 
 @pytest.mark.parametrize(("origin", "section", "bucket"), [
@@ -102,6 +103,11 @@ ROOT = CODEGEN.rstrip("/") + "/"
     (CODEGEN + "mcuorch_kernels.c.obj", ".rodata.fused_conv2d.str1.1", "kernels"),
     (CODEGEN + "mcuorch_kernels.c.obj", ".eh_frame", "kernels"),
     (CODEGEN + "crt/common/ndarray.c.obj", ".text.TVMArrayAlloc", "runtime"),
+    # A prebuilt object of the generated code (tvmllvm's LLVM object), named by its absolute path.
+    (PREBUILT + "model/default_lib0.o", ".text", "kernels"),
+    (PREBUILT + "model/default_lib0.o", ".rodata", "weights"),
+    (PREBUILT + "crt/prebuilt_runtime.o", ".text", "runtime"),
+    ("/home/me/elsewhere/model/default_lib0.o", ".text", "runtime"),
     (CODEGEN + "crt/graph_executor/load_json.c.obj", ".rodata.keys", "runtime"),
     ("libtflm.a(micro_interpreter.cc.obj)", ".text.Invoke", "runtime"),
     ("CMakeFiles/tflm.dir/codegen/tflm/tensorflow/lite/micro/kernels/conv.cc.obj", ".text.Eval", "runtime"),
