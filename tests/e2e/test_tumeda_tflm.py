@@ -15,7 +15,10 @@ import pytest
 from tests.e2e.test_default_environment import last_report, labelled_containers, mcuorch
 from tests.e2e.test_tumeda_environment import home  # noqa: F401  (the source-cache home fixture)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+# The module's session is an 18-run matrix built with cold compile caches (a test home is
+# empty); beside a CPU-bound job the tflm one outlasted pytest's 900 s (killed at 900 s).
+SESSION_TIMEOUT = 2700
+pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.timeout(SESSION_TIMEOUT)]
 
 
 MODELS = ("aww", "resnet")
@@ -28,7 +31,7 @@ def session(home: Path) -> tuple[dict, object]:
     """The issue's matrix: TFLite-Micro's interpreter, tflite_micro_compiler and our relaxaot on
     Spike, ETISS and the host, in one session."""
     args = [*MODELS, *(a for b in BACKENDS for a in ("-b", b)), *(a for t in TARGETS for a in ("-t", t))]
-    done = mcuorch(home, "run", "--env", "tumeda", *args, "--parallel", "2")
+    done = mcuorch(home, "run", "--env", "tumeda", *args, "--parallel", "2", timeout=SESSION_TIMEOUT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return last_report(home)
 
