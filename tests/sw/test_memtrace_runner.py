@@ -53,9 +53,9 @@ def test_traced_stack_equals_the_watch_and_counts_are_unchanged(target: str, tin
     assert 0 < trace["stack"]["region_high_water"] <= trace["stack"]["high_water"]
     assert trace["heap"]["high_water"] == 0 and trace["heap"]["end_touched"] is None  # nothing mallocs
     assert "arena" not in trace  # the tiny model has no static arena
-    # QEMU 7.2 also calls the watch's store-only callback for loads: its `stores` are all accesses
-    # to the stack span; the trace tells them apart and sees the stores alone there
-    assert counts["stack"]["stores"] < before["stack"]["stores"] <= trace["stores"] + trace["loads"]
+    # QEMU 7.2 also calls a store-only callback for loads; the watch checks, so with or without
+    # the trace it counts the same stores to the stack span, a part of all the trace's stores
+    assert counts["stack"]["stores"] == before["stack"]["stores"] <= trace["stores"]
     assert "memtrace" not in before
 
 
