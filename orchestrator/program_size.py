@@ -46,10 +46,7 @@ def compile_outputs(ref: str, session: str | None, sessions: SessionStore, store
         return folder
     if ref.isdigit():
         record = sessions.load(session)
-        run = next((r for r in record.runs if r.index == int(ref)), None)
-        if run is None:
-            known = ", ".join(str(r.index) for r in record.runs)
-            raise UserError(f"session {record.id} has no run {ref} (runs: {known})")
+        run = record.run(int(ref))
         job = store.lookup_any(Stage.COMPILE.value, run.jobs.get(Stage.COMPILE.value))
         if job is None:
             raise UserError(f"run {ref} of session {record.id} has no published COMPILE job")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from orchestrator.errors import SessionNotFoundError
+from orchestrator.errors import SessionNotFoundError, UserError
 from orchestrator.matrix import MatrixRequest
 from orchestrator.shards import ShardRecord, ShardSpec
 
@@ -70,6 +70,14 @@ class SessionRecord(BaseModel):
     """Set when the session ran one shard of a matrix (`--shard K/N`)."""
     merged_from: list[str] = Field(default_factory=list)
     """Set on a session made by `mcuorch merge`: the shard sessions it combines."""
+
+    def run(self, index: int) -> RunRecord:
+        """Run `index` as commands name it; a UserError naming the session's runs otherwise."""
+        found = next((r for r in self.runs if r.index == index), None)
+        if found is None:
+            known = ", ".join(str(r.index) for r in self.runs)
+            raise UserError(f"session {self.id} has no run {index} (runs: {known})")
+        return found
 
 
 def new_session_id() -> str:

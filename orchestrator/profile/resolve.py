@@ -57,10 +57,7 @@ def profiled_runs(ref: str | None, session: str | None, sessions: SessionStore, 
         return found
     if ref.isdigit():
         record = sessions.load(session)
-        run = next((r for r in record.runs if r.index == int(ref)), None)
-        if run is None:
-            known = ", ".join(str(r.index) for r in record.runs)
-            raise UserError(f"session {record.id} has no run {ref} (runs: {known})")
+        run = record.run(int(ref))
         profiled = _from_record(record, run, store)
         if profiled is None:
             raise UserError(f"run {ref} of session {record.id} has no profile (run it with -f profile)")
