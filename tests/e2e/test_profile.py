@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import in_ci
 from tests.e2e.test_default_environment import last_report, mcuorch
-from tests.profile_viewer.viewer import browser, view_trace
+from tests.profile_viewer.viewer import require_browser, view_trace
 
 TARGETS = ["riscv_qemu", "mps3_an547"]
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
@@ -68,11 +67,7 @@ def test_aww_layers_carry_op_and_macs(home: Path, session: tuple[dict, object]) 
 
 
 def test_traces_pass_the_browser_viewer_check(home: Path, session: tuple[dict, object], tmp_path: Path) -> None:
-    chrome = browser()
-    if chrome is None:
-        if in_ci():
-            pytest.fail("no headless browser (scripts/host-tools.sh --test installs chromium)")
-        pytest.skip("no headless browser")
+    chrome = require_browser()
     record, _ = session
     for run in record["runs"]:
         out = _outputs(home, "RUN", run["jobs"]["RUN"])

@@ -7,28 +7,18 @@ be blank.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from orchestrator.report.html import write_html_reports
-from tests.conftest import in_ci
+from tests.profile_viewer.viewer import require_browser
 from tests.unit.test_charts import frame
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-
 
 @pytest.fixture(scope="module")
 def browser() -> str:
-    found = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-    if found is None:
-        message = "no headless browser (apt-get install chromium; scripts/host-tools.sh --test does)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_browser()
 
 
 def _chrome(browser: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -10,20 +10,13 @@ import pytest
 
 from orchestrator.profile.summary import summarize
 from orchestrator.profile.trace import chrome_trace
-from tests.conftest import in_ci
-from tests.profile_viewer.viewer import browser, view_trace
+from tests.profile_viewer.viewer import require_browser, view_trace
 from tests.unit.profile.test_profile import ENTRY, counts_profile, listing
 
 
 @pytest.fixture(scope="module")
 def chrome() -> str:
-    found = browser()
-    if found is None:
-        message = "no headless browser (apt-get install chromium; scripts/host-tools.sh --test does)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_browser()
 
 
 def test_written_trace_loads_in_chromium(chrome: str, tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import in_ci
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 CHECK_JS = r"""
@@ -63,6 +67,17 @@ document.getElementById("result").textContent = JSON.stringify(check(TRACE_TEXT)
 
 def browser() -> str | None:
     return next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+
+
+def require_browser() -> str:
+    """A headless browser, or a failure under CI (a skip elsewhere): tests never pass without one."""
+    found = browser()
+    if found is None:
+        message = "no headless browser (apt-get install chromium; scripts/host-tools.sh --test does)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 
 def view_trace(trace: Path, work: Path, chrome: str) -> dict:
