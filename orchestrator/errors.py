@@ -7,6 +7,11 @@ came from so reports and messages can say where things went wrong.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class McuorchError(Exception):
     """Base class of every error mcuorch raises on purpose."""
@@ -99,3 +104,9 @@ def disk_full_message(exc: OSError) -> str | None:
     where = f" writing {exc.filename}" if exc.filename else ""
     return (f"no space left on device{where}: free disk space (mcuorch cleanup, mcuorch images prune) "
             "or point MCUORCH_HOME at a larger file system")
+
+
+def first_problem(exc: ValidationError) -> str:
+    """`field.path: message` of a validation error's first problem: the one line a file error shows."""
+    first = exc.errors()[0]
+    return f"{'.'.join(map(str, first['loc']))}: {first['msg']}"

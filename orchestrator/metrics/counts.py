@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestrator.errors import CollectError
+from orchestrator.errors import CollectError, first_problem
 
 COUNTS_FORMAT = "mcuorch-insncount-1"
 # Region name in the plugin (sw/harness/regions.h) -> report column prefix.
@@ -137,8 +137,7 @@ def load_counts(path: Path) -> Counts:
     except OSError as exc:
         raise CountsError(f"cannot read {path}: {exc.strerror}") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CountsError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise CountsError(f"{path}: {first_problem(exc)}") from None
     except ValueError as exc:
         raise CountsError(f"{path} is not JSON: {exc}") from None
     if counts.format != COUNTS_FORMAT:

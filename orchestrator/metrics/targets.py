@@ -13,7 +13,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestrator.errors import ConfigError
+from orchestrator.errors import ConfigError, first_problem
 from orchestrator.paths import project_paths
 
 
@@ -153,8 +153,7 @@ def _load(model: type[SpecT], path: Path) -> SpecT:
     try:
         return model.model_validate(json.loads(path.read_text()))
     except (OSError, ValueError) as exc:
-        first = exc.errors()[0] if isinstance(exc, ValidationError) else None
-        detail = f"{'.'.join(map(str, first['loc']))}: {first['msg']}" if first else str(exc)
+        detail = first_problem(exc) if isinstance(exc, ValidationError) else str(exc)
         raise TargetError(f"invalid target file {path}: {detail}") from None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestrator.errors import CollectError
+from orchestrator.errors import CollectError, first_problem
 
 
 class ListedStep(BaseModel):
@@ -69,7 +69,6 @@ def load_listing(path: Path) -> KernelListing:
     except OSError as exc:
         raise CollectError(f"profile: cannot read the kernel listing {path}: {exc.strerror}") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CollectError(f"profile: {path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise CollectError(f"profile: {path}: {first_problem(exc)}") from None
     except ValueError as exc:
         raise CollectError(f"profile: {path} is not JSON: {exc}") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from orchestrator.errors import CollectError
+from orchestrator.errors import CollectError, first_problem
 from orchestrator.metrics.counts import load_counts
 from orchestrator.profile.listing import KernelListing
 from orchestrator.profile.segments import CountsProfile
@@ -26,8 +26,7 @@ def read_counts_profile(counts: Path) -> CountsProfile:
             raise CollectError(f"profile: {counts} has no profile (was the plugin given ranges?)")
         return CountsProfile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise CollectError(f"profile: {counts}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise CollectError(f"profile: {counts}: {first_problem(exc)}") from None
 
 
 def write_profile(counts: Path, listing: KernelListing, out: Path, title: str) -> ProfileSummary:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrator.environment import Source
 from orchestrator.sources.cache import normalize_url, source_identity
+from orchestrator.errors import first_problem
 from orchestrator.sources.errors import SourceError
 
 MANIFEST = "MANIFEST.tsv"
@@ -71,7 +72,5 @@ def read_manifest(folder: Path) -> Manifest:
             try:
                 entries.append(ManifestEntry.model_validate(cells))
             except ValidationError as exc:
-                first = exc.errors()[0]
-                raise SourceError(f"{path}: line {number}: {'.'.join(map(str, first['loc']))}: "
-                                  f"{first['msg']}") from None
+                raise SourceError(f"{path}: line {number}: {first_problem(exc)}") from None
     return Manifest(folder=folder, entries=tuple(entries))
