@@ -54,8 +54,8 @@ LOAD_JS = r"""
   panel.loadingComplete = async (events, ...rest) => {
     try { return await original(events, ...rest); } finally { loaded = events.length; }
   };
-  const errors = () => Common.Console.Console.instance().messages()
-    .filter(m => m.level === 'error').map(m => m.text);
+  const console = Common.Console.Console.instance(), before = console.messages().length;
+  const errors = () => console.messages().slice(before).filter(m => m.level === 'error').map(m => m.text);
   try { await panel.loadFromFile(new File([text], 'profile.json', {type: 'application/json'})); }
   catch (e) { thrown = String(e); }
   while (loaded === null && !thrown && !errors().length && Date.now() < end) await sleep(100);
@@ -124,7 +124,9 @@ class Pipe:
         message = {"id": self._id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        os.write(self._write, json.dumps(message).encode() + b"\0")
+        data = json.dumps(message).encode() + b"\0"
+        while data:
+            data = data[os.write(self._write, data):]
         reply = self._wait(lambda m: m.get("id") == self._id, timeout, method)
         if "error" in reply:
             raise RuntimeError(f"{method}: {reply['error']}")
