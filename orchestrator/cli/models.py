@@ -8,11 +8,23 @@ import typer
 
 from orchestrator.cli.console import stdout
 from orchestrator.environment import load_environment
-from orchestrator.models import bundled_models
+from orchestrator.components.backends import TvmAot
+from orchestrator.models import bundled_models, model_operators
+
+
+def operator_line(ops: list[str] | None, supported: frozenset[str]) -> str:
+    """`ops: A B! C` with `!` on the operators tvmaot's integer kernels do not support."""
+    if ops is None:
+        return "ops: (not listed in definition.yml)"
+    missing = [op for op in ops if op not in supported]
+    marked = " ".join(f"{op}!" if op in missing else op for op in ops)
+    return f"ops: {marked}  " + ("(tvmaot: all supported)" if not missing else "(!: not supported by tvmaot)")
 
 
 def models(env: Annotated[str | None, typer.Option("--env", help="environment name or path")] = None) -> None:
-    """List bundled models (name and folder)."""
+    """List bundled models: name, folder and operators (marking those tvmaot cannot compile)."""
     found = bundled_models(load_environment(env).model_search_path())
+    supported = TvmAot.supported_ops()
     for name, path in found.items():
         stdout.print(f"{name:<16} {path}", highlight=False, markup=False)
+        stdout.print(f"{'':<16} {operator_line(model_operators(path), supported)}", highlight=False, markup=False)

@@ -97,3 +97,12 @@ def test_float_graph_io_needs_quantize_dequantize() -> None:
     with pytest.raises(UnsupportedOperator, match="float32 ones through QUANTIZE/DEQUANTIZE"):
         lower_to_kernels(g.model().to_bytes())
     del q
+
+
+def test_supported_ops_file_lists_every_lowering() -> None:
+    """The host reads this file to mark operators in `mcuorch models`."""
+    from mcuorch_tvm.integer import lower
+
+    text = (Path(lower.__file__).parent / "supported_ops.txt").read_text()
+    listed = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert listed == list(lower.SUPPORTED_OPS)
