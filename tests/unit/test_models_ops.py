@@ -22,6 +22,7 @@ def test_operator_line_marks_unsupported() -> None:
     assert operator_line(["CONV_2D", "LOG_SOFTMAX"], supported) == \
         "ops: CONV_2D LOG_SOFTMAX!  (!: not supported by tvmaot)"
     assert operator_line(None, supported).startswith("ops: (not listed")
+    assert operator_line(["CONV_2D", "LOG_SOFTMAX"], None) == "ops: CONV_2D LOG_SOFTMAX"  # tvmaot is the fork
 
 
 def test_bundled_definitions_list_operators(tmp_path: Path) -> None:
