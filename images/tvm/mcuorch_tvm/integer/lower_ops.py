@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedOperator
 from . import fixedpoint as fp
 from . import lut, quant
-from .kernels import binary, shape, unary
+from .kernels import binary, shape, transpose_conv, unary
 from .kernels.elementwise import _strides
 from .model import OpDesc, Quantization
 from .program import Call, View
@@ -308,6 +308,31 @@ def _resize_nearest(op: OpDesc, low: _Lowering) -> None:
     low.emit(op, lambda name: shape.gather_kernel(name, in_shape, out_shape, offsets, note="resize"), [x])
 
 
+def _transpose_conv(op: OpDesc, low: _Lowering) -> None:
+    if len(op.inputs) < 3:
+        raise UnsupportedOperator(op.name, "needs output shape, weights and input")
+    x, out = op.inputs[2], op.outputs[0]
+    x_q, o_q = _int8(op, low, [x, out])
+    weights = low.constant(op, 1, "weights")
+    w_q = quant.require_quantized(op.name, "weights", low.tensor(op.inputs[1]).quant)
+    in_shape, out_shape = low.tensor(x).shape, low.tensor(out).shape
+    if weights.dtype != np.int8 or weights.ndim != 4 or len(in_shape) != 4 or len(out_shape) != 4 \
+            or weights.shape[3] != in_shape[3] or weights.shape[0] != out_shape[3]:
+        raise UnsupportedOperator(op.name, "needs int8 OHWI weights and 4-D NHWC tensors")
+    if op.options.get("activation", "NONE") != "NONE":
+        raise UnsupportedOperator(op.name, "fused activation (TFLite-Micro's int8 kernel ignores it)")
+    oc = weights.shape[0]
+    bias = low.optional_constant(op, 3)
+    if bias is not None and (bias.dtype != np.int32 or bias.size != oc):
+        raise UnsupportedOperator(op.name, f"bias must be {oc} int32 values")
+    bias = None if bias is None else bias.reshape(-1)
+    stage = quant.conv_requant(op.name, x_q, w_q, o_q, oc, "NONE",
+                               quant.accumulator_bound(bias, weights, x_q.zero_point[0]))
+    low.emit(op, lambda name: transpose_conv.transpose_conv_kernel(
+        name, in_shape, out_shape, weights, bias, stage, op.options["stride"], op.options["padding"],
+        x_q.zero_point[0]), [x])
+
+
 LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
@@ -331,4 +356,5 @@ LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "SPLIT": _split,
     "UNPACK": _unpack,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "TRANSPOSE_CONV": _transpose_conv,
 }

@@ -179,6 +179,10 @@ def _more_options(name: str, kind: int, load, act) -> dict[str, Any]:
     if name in ("PACK", "UNPACK"):
         o = load(tflite.PackOptions if name == "PACK" else tflite.UnpackOptions)
         return {"axis": int(o.Axis())}
+    if name == "TRANSPOSE_CONV":
+        o = load(tflite.TransposeConvOptions)
+        return {"padding": "SAME" if o.Padding() == Padding.SAME else "VALID",
+                "stride": (o.StrideH(), o.StrideW()), "activation": act(o.FusedActivationFunction())}
     if name == "RESIZE_NEAREST_NEIGHBOR":
         o = load(tflite.ResizeNearestNeighborOptions)
         return {"align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}

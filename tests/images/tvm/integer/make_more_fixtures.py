@@ -176,6 +176,31 @@ def bundled_float_io(module: str) -> Callable[[Graph], QuantizedModel]:
     return build
 
 
+def transpose_conv(in_shape, out_shape, kernel, stride, padding: str, bias: bool = True,
+                   per_channel: bool = True) -> Callable[[Graph], None]:
+    """TRANSPOSE_CONV with int8 OHWI weights (per-channel scales), optional int32 bias."""
+    def build(g: Graph) -> None:
+        rng = np.random.default_rng(len(in_shape) * 7 + kernel[0] * 3 + stride)
+        oc, ic = out_shape[3], in_shape[3]
+        x_q, o_q = q(0.04, -6), q(0.09, 11)
+        w_scales = rng.uniform(0.002, 0.01, size=oc if per_channel else 1).astype(np.float32)
+        w = rng.integers(-127, 128, size=(oc, kernel[0], kernel[1], ic)).astype(np.int8)
+        shape_const = g.const(list(out_shape))
+        w_index = g.tensor(w.shape, QuantParams(tuple(float(v) for v in w_scales), (0,) * len(w_scales), 0),
+                           "int8", w)
+        x = g.input(in_shape, x_q)
+        inputs = [shape_const, w_index, x]
+        if bias:
+            b_scales = tuple(float(np.float32(np.float32(x_q.scale[0]) * v)) for v in w_scales)
+            b = rng.integers(-3000, 3000, size=oc).astype(np.int32)
+            inputs.append(g.tensor((oc,), QuantParams(b_scales, (0,) * len(b_scales), 0), "int32", b))
+        y = g.tensor(out_shape, o_q)
+        g.op("TRANSPOSE_CONV", inputs, [y], "TransposeConvOptions", Padding=0 if padding == "SAME" else 1,
+             StrideW=stride, StrideH=stride)
+        g.outputs.append(y)
+    return build
+
+
 def _strided(begin, end, strides, out_shape, in_shape=(1, 7, 6, 5), **masks) -> Callable[[Graph], None]:
     options = {"BeginMask": 0, "EndMask": 0, "ShrinkAxisMask": 0}
     options.update(masks)
@@ -244,6 +269,11 @@ CASES: dict[str, Callable[[Graph], None]] = {
     "resize_nearest_half_pixel": copy_op("RESIZE_NEAREST_NEIGHBOR", [(1, 4, 3, 1)], [(1, 6, 7, 1)],
                                          consts=[[6, 7]], options_type="ResizeNearestNeighborOptions",
                                          AlignCorners=False, HalfPixelCenters=True),
+    "transpose_conv_s2_same": transpose_conv((1, 4, 4, 3), (1, 8, 8, 5), (3, 3), 2, "SAME"),
+    "transpose_conv_s2_valid": transpose_conv((1, 3, 5, 2), (1, 7, 10, 4), (3, 2), 2, "VALID"),
+    "transpose_conv_s1_no_bias": transpose_conv((1, 5, 5, 4), (1, 5, 5, 3), (3, 3), 1, "SAME", bias=False,
+                                                per_channel=False),
+    "transpose_conv_s3_gaps": transpose_conv((1, 3, 3, 2), (1, 8, 8, 2), (2, 2), 3, "VALID"),
     "sine_model_float_io": bundled_float_io("sine"),
     "squeeze_then_tanh": squeeze_then_tanh,
     "expand_dims_then_relu": expand_dims_then_relu,
