@@ -279,7 +279,7 @@ def lower_program(desc: ModelDesc, schedules: Schedules = Schedules()) -> Intege
 
 
 def _check_graph_io(desc: ModelDesc, info: ModelInfo) -> None:
-    """Graph inputs/outputs are int8, or float32 converted by QUANTIZE (inputs) / DEQUANTIZE
+    """Graph inputs/outputs are int8/int16, or float32 converted by QUANTIZE (inputs) / DEQUANTIZE
     (outputs) right at the boundary, the TFLite converter's float-I/O wrapper."""
     consumers: dict[int, set[str]] = {}
     producer: dict[int, str] = {}
@@ -289,7 +289,7 @@ def _check_graph_io(desc: ModelDesc, info: ModelInfo) -> None:
         for o in op.outputs:
             producer[o] = op.name
     for index, tensor in zip(desc.inputs + desc.outputs, info.inputs + info.outputs):
-        if tensor.dtype == "int8":
+        if tensor.dtype in ("int8", "int16"):  # each operator checks the types it supports
             continue
         is_input = index in desc.inputs
         if tensor.dtype == "float32" and (consumers.get(index, set()) <= {"QUANTIZE"} if is_input
@@ -297,7 +297,8 @@ def _check_graph_io(desc: ModelDesc, info: ModelInfo) -> None:
             continue
         raise UnsupportedOperator(info.ops[0] if info.ops else "NONE",
                                   f"graph tensor '{tensor.name}' is {tensor.dtype}; integer kernels need "
-                                  "int8 graph inputs and outputs, or float32 ones through QUANTIZE/DEQUANTIZE")
+                                  "int8/int16 graph inputs and outputs, or float32 ones through "
+                                  "QUANTIZE/DEQUANTIZE")
 
 
 def lower_to_kernels(model_bytes: bytes, options=None, schedules: Schedules = Schedules()

@@ -30,18 +30,29 @@ if TYPE_CHECKING:
     from .lower import _Lowering
 
 
-def _int8(op: OpDesc, low: _Lowering, indices: list[int]) -> list[Quantization]:
-    """Every tensor int8 with per-tensor quantization; their quantizations."""
+def _int8(op: OpDesc, low: _Lowering, indices: list[int], dtypes: tuple[str, ...] = ("int8",)) -> list[Quantization]:
+    """Every tensor of an element type in ``dtypes`` with per-tensor quantization; their
+    quantizations."""
     out = []
     for i in indices:
         t = low.tensor(i)
-        if t.dtype != "int8":
-            raise UnsupportedOperator(op.name, f"tensor '{t.name}' is {t.dtype}; integer kernels need int8")
+        if t.dtype not in dtypes:
+            raise UnsupportedOperator(op.name, f"tensor '{t.name}' is {t.dtype}; these kernels need "
+                                      + " or ".join(dtypes))
         q = quant.require_quantized(op.name, f"tensor '{t.name}'", t.quant)
         if not q.per_tensor:
             raise UnsupportedOperator(op.name, f"tensor '{t.name}' is quantized per channel")
         out.append(q)
     return out
+
+
+def _same_type(op: OpDesc, low: _Lowering, indices: list[int]) -> str:
+    """Data movement and MAXIMUM/MINIMUM: int8 or int16, one type for every tensor."""
+    _int8(op, low, indices, ("int8", "int16"))
+    types = {low.tensor(i).dtype for i in indices}
+    if len(types) != 1:
+        raise UnsupportedOperator(op.name, f"mixed element types {sorted(types)}")
+    return types.pop()
 
 
 def _int_values(op: OpDesc, low: _Lowering, position: int, what: str) -> list[int]:
@@ -56,25 +67,39 @@ def _add_call(op: OpDesc, low: _Lowering, kernel_of: Callable[[str], object], in
 # --------------------------------------------------------------------------- graph boundary
 
 
+_INTEGER = ("int8", "int16")
+
+
 def _quantize(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
-    (o_q,) = _int8(op, low, [out])
-    src = low.tensor(x)
+    (o_q,) = _int8(op, low, [out], _INTEGER)
+    src, dst = low.tensor(x), low.tensor(out).dtype
     if src.dtype == "float32":
-        low.emit(op, lambda name: unary.quantize_kernel(name, src.shape, o_q.scale[0], o_q.zero_point[0]), [x])
+        low.emit(op, lambda name: unary.quantize_kernel(name, src.shape, o_q.scale[0], o_q.zero_point[0], dst),
+                 [x])
         return
-    (x_q,) = _int8(op, low, [x])
-    table = lut.requantize_table(x_q, o_q)
-    low.emit(op, lambda name: unary.table_kernel(name, src.shape, table, "requantize"), [x])
+    (x_q,) = _int8(op, low, [x], _INTEGER)
+    if src.dtype == dst == "int8":
+        table = lut.requantize_table(x_q, o_q)
+        low.emit(op, lambda name: unary.table_kernel(name, src.shape, table, "requantize"), [x])
+        return
+    # ``Requantize``: multiplier double(in) / double(out), result clamped to the output type.
+    m, s = fp.quantize_multiplier(float(np.float32(x_q.scale[0])) / float(np.float32(o_q.scale[0])))
+    lo, hi = unary.RANGES[dst]
+    reach = max(abs(v - x_q.zero_point[0]) for v in unary.RANGES[src.dtype])
+    stage = RequantStage((m,), (s,), o_q.zero_point[0], lo, hi, reach)
+    low.emit(op, lambda name: unary.requantize_kernel(name, src.shape, src.dtype, dst, stage,
+                                                      x_q.zero_point[0]), [x])
 
 
 def _dequantize(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
-    (x_q,) = _int8(op, low, [x])
+    (x_q,) = _int8(op, low, [x], _INTEGER)
     if low.tensor(out).dtype != "float32":
         raise UnsupportedOperator(op.name, f"output is {low.tensor(out).dtype}; only float32 is supported")
-    shape_ = low.tensor(x).shape
-    low.emit(op, lambda name: unary.dequantize_kernel(name, shape_, x_q.scale[0], x_q.zero_point[0]), [x])
+    shape_, dtype = low.tensor(x).shape, low.tensor(x).dtype
+    low.emit(op, lambda name: unary.dequantize_kernel(name, shape_, x_q.scale[0], x_q.zero_point[0], dtype),
+             [x])
 
 
 # --------------------------------------------------------------------------- one-input tables
@@ -136,10 +161,10 @@ def _sub(op: OpDesc, low: _Lowering) -> None:
 
 
 def _extremum(op: OpDesc, low: _Lowering) -> None:
-    _int8(op, low, [op.inputs[0], op.inputs[1], op.outputs[0]])
+    dtype = _same_type(op, low, [op.inputs[0], op.inputs[1], op.outputs[0]])
     shapes = _binary_shapes(op, low)
     kind = "max" if op.name == "MAXIMUM" else "min"
-    low.emit(op, lambda name: binary.extremum_kernel(name, *shapes, kind), op.inputs[:2])
+    low.emit(op, lambda name: binary.extremum_kernel(name, *shapes, kind, dtype), op.inputs[:2])
 
 
 # --------------------------------------------------------------------------- shape operators
@@ -159,7 +184,7 @@ def _axis(op: OpDesc, axis: int, rank: int) -> int:
 
 
 def _concatenation(op: OpDesc, low: _Lowering) -> None:
-    _int8(op, low, list(op.inputs) + [op.outputs[0]])
+    dtype = _same_type(op, low, list(op.inputs) + [op.outputs[0]])
     if op.options.get("activation", "NONE") != "NONE":
         raise UnsupportedOperator(op.name, "fused activation (TFLite-Micro requires NONE)")
     out_shape = low.tensor(op.outputs[0]).shape
@@ -167,11 +192,11 @@ def _concatenation(op: OpDesc, low: _Lowering) -> None:
     shapes = [low.tensor(i).shape for i in op.inputs]
     if any(len(s) != len(out_shape) for s in shapes) or sum(s[axis] for s in shapes) != out_shape[axis]:
         raise UnsupportedOperator(op.name, f"input shapes {shapes} do not concatenate to {out_shape}")
-    low.emit(op, lambda name: shape.concat_kernel(name, shapes, out_shape, axis), list(op.inputs))
+    low.emit(op, lambda name: shape.concat_kernel(name, shapes, out_shape, axis, dtype), list(op.inputs))
 
 
 def _pack(op: OpDesc, low: _Lowering) -> None:
-    _int8(op, low, list(op.inputs) + [op.outputs[0]])
+    dtype = _same_type(op, low, list(op.inputs) + [op.outputs[0]])
     out_shape = low.tensor(op.outputs[0]).shape
     axis = _axis(op, op.options.get("axis", 0), len(out_shape))
     shapes = []
@@ -182,7 +207,7 @@ def _pack(op: OpDesc, low: _Lowering) -> None:
     if any(s[:axis] + s[axis + 1:] != out_shape[:axis] + out_shape[axis + 1:] for s in shapes) \
             or len(shapes) != out_shape[axis]:
         raise UnsupportedOperator(op.name, f"inputs do not stack to {out_shape}")
-    low.emit(op, lambda name: shape.concat_kernel(name, shapes, out_shape, axis, note="pack"), list(op.inputs))
+    low.emit(op, lambda name: shape.concat_kernel(name, shapes, out_shape, axis, dtype, note="pack"), list(op.inputs))
 
 
 def _slice_call(op: OpDesc, low: _Lowering, x: int, out: int, begin, stride, loop_shape) -> None:
@@ -191,25 +216,26 @@ def _slice_call(op: OpDesc, low: _Lowering, x: int, out: int, begin, stride, loo
         raise UnsupportedOperator(op.name, f"slice of {in_shape} has {list(loop_shape)} elements, "
                                   f"output is {list(low.tensor(out).shape)}")
     offsets = shape.slice_offsets(in_shape, begin, stride, loop_shape)
-    _add_call(op, low, lambda name: shape.gather_kernel(name, in_shape, loop_shape, offsets,
+    dtype = low.tensor(x).dtype
+    _add_call(op, low, lambda name: shape.gather_kernel(name, in_shape, loop_shape, offsets, dtype,
                                                         note=op.name.lower()), [x], out)
 
 
 def _transpose(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
-    _int8(op, low, [x, out])
+    dtype = _same_type(op, low, [x, out])
     in_shape, out_shape = low.tensor(x).shape, low.tensor(out).shape
     perm = [_axis(op, p, len(in_shape)) for p in _int_values(op, low, 1, "permutation")]
     if sorted(perm) != list(range(len(in_shape))) or tuple(in_shape[p] for p in perm) != tuple(out_shape):
         raise UnsupportedOperator(op.name, f"permutation {perm} does not map {in_shape} to {out_shape}")
     strides = _strides(tuple(in_shape))
     offsets = [np.arange(out_shape[d]) * strides[p] for d, p in enumerate(perm)]
-    low.emit(op, lambda name: shape.gather_kernel(name, in_shape, out_shape, offsets, note="transpose"), [x])
+    low.emit(op, lambda name: shape.gather_kernel(name, in_shape, out_shape, offsets, dtype, note="transpose"), [x])
 
 
 def _slice(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
-    _int8(op, low, [x, out])
+    dtype = _same_type(op, low, [x, out])
     in_shape = low.tensor(x).shape
     begin, size = _int_values(op, low, 1, "begin"), _int_values(op, low, 2, "size")
     if len(begin) != len(in_shape) or len(size) != len(in_shape):
@@ -239,7 +265,7 @@ def _strided_bounds(begin: int, end: int, stride: int, dim: int, begin_masked: b
 
 def _strided_slice(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
-    _int8(op, low, [x, out])
+    dtype = _same_type(op, low, [x, out])
     o = op.options
     if o.get("ellipsis_mask") or o.get("new_axis_mask") or o.get("offset"):
         raise UnsupportedOperator(op.name, "ellipsis/new-axis masks and offset mode")
@@ -261,7 +287,7 @@ def _strided_slice(op: OpDesc, low: _Lowering) -> None:
 
 def _split(op: OpDesc, low: _Lowering) -> None:
     x = op.inputs[1]
-    _int8(op, low, [x] + list(op.outputs))
+    _same_type(op, low, [x] + list(op.outputs))
     in_shape = low.tensor(x).shape
     axis = _axis(op, _int_values(op, low, 0, "axis")[0], len(in_shape))
     parts = len(op.outputs)
@@ -277,7 +303,7 @@ def _split(op: OpDesc, low: _Lowering) -> None:
 
 def _unpack(op: OpDesc, low: _Lowering) -> None:
     x = op.inputs[0]
-    _int8(op, low, [x] + list(op.outputs))
+    _same_type(op, low, [x] + list(op.outputs))
     in_shape = low.tensor(x).shape
     axis = _axis(op, op.options.get("axis", 0), len(in_shape))
     if len(op.outputs) != in_shape[axis]:
@@ -292,7 +318,7 @@ def _unpack(op: OpDesc, low: _Lowering) -> None:
 
 def _resize_nearest(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
-    _int8(op, low, [x, out])
+    dtype = _same_type(op, low, [x, out])
     in_shape, out_shape = low.tensor(x).shape, low.tensor(out).shape
     size = _int_values(op, low, 1, "size")
     if len(in_shape) != 4 or len(size) != 2 or tuple(out_shape) != (in_shape[0], size[0], size[1], in_shape[3]):
@@ -305,7 +331,7 @@ def _resize_nearest(op: OpDesc, low: _Lowering) -> None:
         offsets.append(np.asarray([shape.nearest_neighbor_index(v, in_shape[d], out_shape[d], align, half)
                                    for v in range(out_shape[d])]) * strides[d])
     offsets.append(np.arange(out_shape[3]))
-    low.emit(op, lambda name: shape.gather_kernel(name, in_shape, out_shape, offsets, note="resize"), [x])
+    low.emit(op, lambda name: shape.gather_kernel(name, in_shape, out_shape, offsets, dtype, note="resize"), [x])
 
 
 def _transpose_conv(op: OpDesc, low: _Lowering) -> None:

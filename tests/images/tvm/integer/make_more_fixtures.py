@@ -91,12 +91,14 @@ SAME = q(0.05, -3)
 
 
 def copy_op(opcode: str, in_shapes, out_shapes, consts=(), const_first: bool = False,
-            options_type: str | None = None, **options) -> Callable[[Graph], None]:
-    """A data-movement operator: every tensor shares one quantization."""
+            options_type: str | None = None, dtype: str = "int8", **options) -> Callable[[Graph], None]:
+    """A data-movement operator: every tensor shares one quantization (and element type)."""
+    params = SAME if dtype == "int8" else S16
+
     def build(g: Graph) -> None:
-        xs = [g.input(s, SAME) for s in in_shapes]
+        xs = [g.input(s, params, dtype) for s in in_shapes]
         cs = [g.const(c) for c in consts]
-        ys = [g.tensor(s, SAME) for s in out_shapes]
+        ys = [g.tensor(s, params, dtype) for s in out_shapes]
         g.op(opcode, cs + xs if const_first else xs + cs, ys, options_type, **options)
         g.outputs.extend(ys)
     return build
@@ -114,6 +116,19 @@ def float_dequantize(g: Graph) -> None:
     y = g.tensor((1, 16, 16), None, "float32")
     g.op("DEQUANTIZE", [x], [y])
     g.outputs.append(y)
+
+
+def convert(in_dtype: str, out_dtype: str, in_q: QuantParams | None, out_q: QuantParams | None,
+            opcode: str = "QUANTIZE", shape=(1, 300)) -> Callable[[Graph], None]:
+    def build(g: Graph) -> None:
+        x = g.input(shape, in_q, in_dtype)
+        y = g.tensor(shape, out_q, out_dtype)
+        g.op(opcode, [x], [y])
+        g.outputs.append(y)
+    return build
+
+
+S16 = q(0.0007, 0)
 
 
 def float_io_chain(g: Graph) -> None:
@@ -213,6 +228,11 @@ CASES: dict[str, Callable[[Graph], None]] = {
     "quantize_float_in": float_quantize,
     "dequantize_float_out": float_dequantize,
     "float_io_logistic": float_io_chain,
+    "quantize_float_to_int16": convert("float32", "int16", None, q(0.0011, 0)),
+    "quantize_int8_to_int16": convert("int8", "int16", q(0.05, 3), q(0.0009, 0)),
+    "quantize_int16_to_int8": convert("int16", "int8", q(0.0009, 0), q(0.05, -3)),
+    "quantize_int16_to_int16": convert("int16", "int16", q(0.0009, 0), q(0.0004, 0)),
+    "dequantize_int16": convert("int16", "float32", q(0.00037, 0), None, "DEQUANTIZE"),
     "quantize_requant_down": unary("QUANTIZE", q(0.05, 3), q(0.08, -5)),
     "quantize_requant_up": unary("QUANTIZE", q(0.05, 3), q(0.011, 20)),
     # one-input tables
@@ -276,6 +296,16 @@ CASES: dict[str, Callable[[Graph], None]] = {
     "transpose_conv_s3_gaps": transpose_conv((1, 3, 3, 2), (1, 8, 8, 2), (2, 2), 3, "VALID"),
     "sine_model_float_io": bundled_float_io("sine"),
     "squeeze_then_tanh": squeeze_then_tanh,
+    "int16_concat": copy_op("CONCATENATION", [(1, 3, 4, 2), (1, 3, 4, 3)], [(1, 3, 4, 5)], dtype="int16",
+                            options_type="ConcatenationOptions", Axis=3, FusedActivationFunction=0),
+    "int16_transpose": copy_op("TRANSPOSE", [(1, 4, 5, 3)], [(1, 3, 5, 4)], consts=[[0, 3, 2, 1]], dtype="int16"),
+    "int16_strided_slice": copy_op("STRIDED_SLICE", [(1, 7, 6, 5)], [(1, 3, 3, 5)], dtype="int16",
+                                   consts=[[0, 1, 0, 0], [1, 7, 6, 5], [1, 2, 2, 1]],
+                                   options_type="StridedSliceOptions", BeginMask=0, EndMask=0, ShrinkAxisMask=0),
+    "int16_maximum": copy_op("MAXIMUM", [(1, 3, 4, 5), (1, 1, 1, 5)], [(1, 3, 4, 5)], dtype="int16"),
+    "int16_resize_nearest": copy_op("RESIZE_NEAREST_NEIGHBOR", [(1, 3, 4, 2)], [(1, 6, 8, 2)], consts=[[6, 8]],
+                                    dtype="int16", options_type="ResizeNearestNeighborOptions",
+                                    AlignCorners=False, HalfPixelCenters=False),
     "expand_dims_then_relu": expand_dims_then_relu,
 }
 
@@ -285,12 +315,14 @@ def _input(rng: np.random.Generator, t: QTensor, v: int) -> np.ndarray:
     if t.dtype == "float32":
         scale = t.quant.scale[0] if t.quant else 0.037
         x = rng.normal(0.0, 3.0, size=size).astype(np.float32)
-        if v == 0:  # exact ties of the quantizer and values far outside the int8 range
+        if v in (0, 1):  # ties of the int8 (0.037) or int16 (0.0011) quantizer, values far out of range
             k = np.arange(size) - size // 2
-            x = ((k + 0.5) * np.float32(0.037)).astype(np.float32)
+            x = ((k + 0.5) * np.float32(0.037 if v == 0 else 0.0011)).astype(np.float32)
             edges = np.asarray([1e3, -1e3, 0.0, -0.0], dtype=np.float32)[:size]
             x[:edges.size] = edges
         return x.reshape(t.shape)
+    if t.dtype == "int16":
+        return rng.integers(-32768, 32768, size=t.shape).astype(np.int16)
     if v == 0 and size >= 256:
         values = np.concatenate([np.arange(-128, 128), rng.integers(-128, 128, size=size - 256)])
         return rng.permutation(values).astype(np.int8).reshape(t.shape)

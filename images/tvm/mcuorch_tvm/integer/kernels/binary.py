@@ -20,17 +20,17 @@ from .elementwise import _broadcast_strides, _flat_index, _loop_nest, _strides
 
 
 def _broadcast_kernel(name: str, a_shape, b_shape, out_shape, note: str,
-                      value: Callable[[object, object], object]) -> Kernel:
+                      value: Callable[[object, object], object], dtype: str = K.I8) -> Kernel:
     """``y[i] = value(a[ia], b[ib])`` (int32 expression of two int32 loads) with broadcasting."""
-    params = [("a", a_shape, K.I8), ("b", b_shape, K.I8), ("y", out_shape, K.I8)]
+    params = [("a", a_shape, dtype), ("b", b_shape, dtype), ("y", out_shape, dtype)]
     size = int(np.prod(out_shape))
     with K.prim_func(name, params) as (ib, bufs):
-        a = K.T.decl_buffer((int(np.prod(a_shape)),), K.I8, data=bufs[0].data)
-        b = K.T.decl_buffer((int(np.prod(b_shape)),), K.I8, data=bufs[1].data)
-        y = K.T.decl_buffer((size,), K.I8, data=bufs[2].data)
+        a = K.T.decl_buffer((int(np.prod(a_shape)),), dtype, data=bufs[0].data)
+        b = K.T.decl_buffer((int(np.prod(b_shape)),), dtype, data=bufs[1].data)
+        y = K.T.decl_buffer((size,), dtype, data=bufs[2].data)
 
         def element(out_index, a_index, b_index) -> None:
-            K.store(y, K.T.Cast(K.I8, value(K.i32(a[a_index]), K.i32(b[b_index]))), [out_index])
+            K.store(y, K.T.Cast(dtype, value(K.i32(a[a_index]), K.i32(b[b_index]))), [out_index])
 
         if tuple(a_shape) == tuple(out_shape) and tuple(b_shape) == tuple(out_shape):
             with K.serial(0, size) as i:
@@ -60,6 +60,6 @@ def sub_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
     return _broadcast_kernel(name, a_shape, b_shape, out_shape, "sub", value)
 
 
-def extremum_kernel(name: str, a_shape, b_shape, out_shape, kind: str) -> Kernel:
+def extremum_kernel(name: str, a_shape, b_shape, out_shape, kind: str, dtype: str = K.I8) -> Kernel:
     pick = K.T.max if kind == "max" else K.T.min
-    return _broadcast_kernel(name, a_shape, b_shape, out_shape, kind, lambda a, b: pick(a, b))
+    return _broadcast_kernel(name, a_shape, b_shape, out_shape, kind, lambda a, b: pick(a, b), dtype)
