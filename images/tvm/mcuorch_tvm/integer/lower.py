@@ -114,6 +114,8 @@ def _bias(op: OpDesc, low: _Lowering, channels: int) -> np.ndarray | None:
 
 def _fully_connected(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
+    if low.tensor(x).dtype == "int16":
+        return lower_ops.fully_connected_16x8(op, low)
     _require_int8(op, low, [x, out])
     if op.options.get("weights_format", 0) != 0:
         raise UnsupportedOperator(op.name, "shuffled weights format")

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedOperator
 from . import fixedpoint as fp
 from . import lut, quant
-from .kernels import binary, shape, transpose_conv, unary
+from .kernels import binary, dense16, shape, transpose_conv, unary
 from .kernels.elementwise import _strides
 from .model import OpDesc, Quantization
 from .program import Call, View
@@ -357,6 +357,48 @@ def _transpose_conv(op: OpDesc, low: _Lowering) -> None:
     low.emit(op, lambda name: transpose_conv.transpose_conv_kernel(
         name, in_shape, out_shape, weights, bias, stage, op.options["stride"], op.options["padding"],
         x_q.zero_point[0]), [x])
+
+
+def activation_range16(op: str, activation: str, out: Quantization) -> tuple[int, int]:
+    """``CalculateActivationRangeQuantized`` for an int16 output."""
+    lo, hi = unary.RANGES["int16"]
+    bounds = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+    if activation not in bounds:
+        raise UnsupportedOperator(op, f"fused activation {activation}")
+    low_real, high_real = bounds[activation]
+    scale, zp = out.scale[0], out.zero_point[0]
+    if low_real is not None:
+        lo = max(lo, quant.quantize_activation_bound(low_real, scale, zp))
+    if high_real is not None:
+        hi = min(hi, quant.quantize_activation_bound(high_real, scale, zp))
+    return lo, hi
+
+
+def fully_connected_16x8(op: OpDesc, low: _Lowering) -> None:
+    """FULLY_CONNECTED with int16 input/output and int8 weights (called by ``lower``)."""
+    x, out = op.inputs[0], op.outputs[0]
+    x_q, o_q = _int8(op, low, [x, out], ("int16",))
+    if op.options.get("weights_format", 0) != 0:
+        raise UnsupportedOperator(op.name, "shuffled weights format")
+    weights = low.constant(op, 1, "weights")
+    w_q = quant.require_quantized(op.name, "weights", low.tensor(op.inputs[1]).quant)
+    if weights.dtype != np.int8 or weights.ndim != 2 or low.tensor(x).size % weights.shape[1]:
+        raise UnsupportedOperator(op.name, "weights must be 2-D int8 matching the input depth")
+    if len(w_q.scale) != 1 or w_q.zero_point[0] != 0:
+        raise UnsupportedOperator(op.name, "16x8 weights must be per-tensor with zero point 0")
+    bias = low.optional_constant(op, 2)
+    if bias is not None and (bias.dtype != np.int64 or bias.size != weights.shape[0]):
+        raise UnsupportedOperator(op.name, f"16x8 bias must be {weights.shape[0]} int64 values")
+    # As for int8 (the pinned wheel forms the scale product in double, see fc_float_product).
+    m, s = fp.quantize_multiplier(float(np.float32(x_q.scale[0])) * float(np.float32(w_q.scale[0]))
+                                  / float(np.float32(o_q.scale[0])))
+    lo, hi = activation_range16(op.name, op.options["activation"], o_q)
+    in_shape, out_shape = low.tensor(x).shape, low.tensor(out).shape
+    b = None if bias is None else bias.reshape(-1)
+    if not -31 <= s < 8:
+        raise UnsupportedOperator(op.name, f"output multiplier shift {s} outside TFLite's int64 range")
+    low.emit(op, lambda name: dense16.dense16_kernel(name, in_shape, out_shape, weights, b, m, s,
+                                                     x_q.zero_point[0], o_q.zero_point[0], lo, hi), [x])
 
 
 LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {

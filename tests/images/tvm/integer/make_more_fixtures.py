@@ -23,9 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from mcuorch_tflite import writer
 from mcuorch_tflite.qmodel import QOperator, QTensor, QuantizedModel
 from mcuorch_tflite.quant import QuantParams
 from mcuorch_tflite.reference import run_tflm
+
+# The model writer knows the element types of int8 models; 16x8 FULLY_CONNECTED has int64 bias.
+writer._TENSOR_TYPES.setdefault("int64", writer.tflite.TensorType.INT64)
 
 DATA = Path(__file__).resolve().parent / "data" / "more"
 VECTORS = 4
@@ -216,6 +220,40 @@ def transpose_conv(in_shape, out_shape, kernel, stride, padding: str, bias: bool
     return build
 
 
+def fc16x8(in_shape, units: int, activation: int = 0, bias: bool = True, keep_num_dims: bool = False,
+           scales=(0.0005, 0.004, 0.003)) -> Callable[[Graph], None]:
+    """FULLY_CONNECTED 16x8: int16 input/output (zero point 0), int8 weights, int64 bias."""
+    def build(g: Graph) -> None:
+        rng = np.random.default_rng(units * 31 + in_shape[-1])
+        depth = in_shape[-1]
+        x_q, w_q, o_q = q(scales[0], 0), q(scales[1], 0), q(scales[2], 0)
+        w = rng.integers(-127, 128, size=(units, depth)).astype(np.int8)
+        x = g.input(in_shape, x_q, "int16")
+        inputs = [x, g.tensor(w.shape, w_q, "int8", w)]
+        if bias:
+            b_q = q(float(np.float32(x_q.scale[0]) * np.float32(w_q.scale[0])), 0)
+            inputs.append(g.tensor((units,), b_q, "int64", rng.integers(-2**22, 2**22, size=units).astype(np.int64)))
+        out_shape = tuple(in_shape[:-1]) + (units,) if keep_num_dims else (1, units)
+        y = g.tensor(out_shape, o_q, "int16")
+        g.op("FULLY_CONNECTED", inputs, [y], "FullyConnectedOptions", FusedActivationFunction=activation,
+             KeepNumDims=keep_num_dims)
+        g.outputs.append(y)
+    return build
+
+
+def fc_float_product(g: Graph) -> None:
+    """int8 FULLY_CONNECTED whose output depends on how the multiplier's input * filter scale
+    product is formed: in double (the pinned wheel) it is 1962432100 and accumulators +-13096
+    (x = +-100) give +-94; in float32 (older GetQuantizedConvolutionMultipler) 1962432071, +-93."""
+    x = g.input((1, 256, 1), q(0.05, 0))
+    w = g.tensor((2, 1), q(0.004, 0), "int8", np.asarray([[127], [127]], dtype=np.int8))
+    b_q = q(float(np.float32(0.05) * np.float32(0.004)), 0)
+    b = g.tensor((2,), b_q, "int32", np.asarray([396, -396], dtype=np.int32))
+    y = g.tensor((1, 256, 2), q(0.028014006093144417, 0))
+    g.op("FULLY_CONNECTED", [x, w, b], [y], "FullyConnectedOptions", FusedActivationFunction=0, KeepNumDims=True)
+    g.outputs.append(y)
+
+
 def _strided(begin, end, strides, out_shape, in_shape=(1, 7, 6, 5), **masks) -> Callable[[Graph], None]:
     options = {"BeginMask": 0, "EndMask": 0, "ShrinkAxisMask": 0}
     options.update(masks)
@@ -294,6 +332,11 @@ CASES: dict[str, Callable[[Graph], None]] = {
     "transpose_conv_s1_no_bias": transpose_conv((1, 5, 5, 4), (1, 5, 5, 3), (3, 3), 1, "SAME", bias=False,
                                                 per_channel=False),
     "transpose_conv_s3_gaps": transpose_conv((1, 3, 3, 2), (1, 8, 8, 2), (2, 2), 3, "VALID"),
+    "fc_float_product": fc_float_product,
+    "fc16x8_bias": fc16x8((1, 40), 12),
+    "fc16x8_relu_no_bias": fc16x8((1, 64), 9, activation=1, bias=False, scales=(0.001, 0.0031, 0.0125)),
+    "fc16x8_batched_relu6": fc16x8((1, 3, 24), 10, activation=3, keep_num_dims=True,
+                                   scales=(0.0002, 0.0077, 0.0021)),
     "sine_model_float_io": bundled_float_io("sine"),
     "squeeze_then_tanh": squeeze_then_tanh,
     "int16_concat": copy_op("CONCATENATION", [(1, 3, 4, 2), (1, 3, 4, 3)], [(1, 3, 4, 5)], dtype="int16",
