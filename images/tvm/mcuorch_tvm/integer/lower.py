@@ -196,6 +196,8 @@ def _pool(op: OpDesc, low: _Lowering) -> None:
 
 def _add(op: OpDesc, low: _Lowering) -> None:
     a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
+    if low.tensor(a).dtype == "int16":
+        return lower_ops.add_sub(op, low)
     _require_int8(op, low, [a, b, out])
     shapes = [low.tensor(i).shape for i in (a, b, out)]
     try:

@@ -138,26 +138,52 @@ def _binary_shapes(op: OpDesc, low: _Lowering) -> list[tuple[int, ...]]:
     return shapes
 
 
+def _elementwise_types(op: OpDesc, low: _Lowering) -> tuple[str, list[Quantization]]:
+    """MUL/ADD/SUB: all int8, or all int16 with zero points 0 (TFLite-Micro's int16 rule)."""
+    indices = [op.inputs[0], op.inputs[1], op.outputs[0]]
+    dtype = _same_type(op, low, indices)
+    qs = _int8(op, low, indices, (dtype,))
+    if dtype == "int16" and any(q_.zero_point[0] for q_ in qs):
+        raise UnsupportedOperator(op.name, "int16 tensors need zero point 0")
+    return dtype, qs
+
+
+def _range(op: OpDesc, dtype: str, out_q: Quantization) -> tuple[int, int]:
+    activation = op.options.get("activation", "NONE")
+    if dtype == "int16":
+        return activation_range16(op.name, activation, out_q)
+    return quant.activation_range(op.name, activation, out_q)
+
+
 def _mul(op: OpDesc, low: _Lowering) -> None:
-    a_q, b_q, o_q = _int8(op, low, [op.inputs[0], op.inputs[1], op.outputs[0]])
+    dtype, (a_q, b_q, o_q) = _elementwise_types(op, low)
     shapes = _binary_shapes(op, low)
     real = float(np.float32(a_q.scale[0])) * float(np.float32(b_q.scale[0])) / float(np.float32(o_q.scale[0]))
     m, s = fp.quantize_multiplier(real)
-    lo, hi = quant.activation_range(op.name, op.options.get("activation", "NONE"), o_q)
-    reach = [max(abs(-128 - q.zero_point[0]), abs(127 - q.zero_point[0])) for q in (a_q, b_q)]
+    lo, hi = _range(op, dtype, o_q)
+    reach = [max(abs(v - q_.zero_point[0]) for v in unary.RANGES[dtype]) for q_ in (a_q, b_q)]
     stage = RequantStage((m,), (s,), o_q.zero_point[0], lo, hi, reach[0] * reach[1])
-    low.emit(op, lambda name: binary.mul_kernel(name, *shapes, a_q.zero_point[0], b_q.zero_point[0], stage),
-             op.inputs[:2])
+    low.emit(op, lambda name: binary.mul_kernel(name, *shapes, a_q.zero_point[0], b_q.zero_point[0], stage,
+                                                dtype), op.inputs[:2])
 
 
-def _sub(op: OpDesc, low: _Lowering) -> None:
-    a_q, b_q, o_q = _int8(op, low, [op.inputs[0], op.inputs[1], op.outputs[0]])
+class _AddParams16(quant.AddParams):
+    """``CalculateOpDataAdd``/``Sub`` for int16: a 2^15 common domain."""
+
+    LEFT_SHIFT = 15
+
+
+def add_sub(op: OpDesc, low: _Lowering) -> None:
+    """ADD (int16; int8 ADD stays in ``lower``) and SUB (int8, int16)."""
+    dtype, (a_q, b_q, o_q) = _elementwise_types(op, low)
     shapes = _binary_shapes(op, low)
     try:
-        params = quant.AddParams(a_q, b_q, o_q, op.options.get("activation", "NONE"))
+        params = (_AddParams16 if dtype == "int16" else quant.AddParams)(a_q, b_q, o_q, "NONE")
     except ValueError as err:
         raise UnsupportedOperator(op.name, str(err)) from None
-    low.emit(op, lambda name: binary.sub_kernel(name, *shapes, params), op.inputs[:2])
+    params.act_min, params.act_max = _range(op, dtype, o_q)
+    subtract = op.name == "SUB"
+    low.emit(op, lambda name: binary.add_sub_kernel(name, *shapes, params, subtract, dtype), op.inputs[:2])
 
 
 def _extremum(op: OpDesc, low: _Lowering) -> None:
@@ -411,7 +437,7 @@ LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "TANH": _table_op,
     "HARD_SWISH": _table_op,
     "MUL": _mul,
-    "SUB": _sub,
+    "SUB": add_sub,
     "MAXIMUM": _extremum,
     "MINIMUM": _extremum,
     "SQUEEZE": _view,

@@ -81,11 +81,11 @@ def unary(opcode: str, in_q: QuantParams, out_q: QuantParams, shape=(1, 8, 8, 4)
 
 
 def binary(opcode: str, a_shape, b_shape, out_shape, qs: tuple[QuantParams, QuantParams, QuantParams],
-           options_type: str | None = None, **options) -> Callable[[Graph], None]:
+           options_type: str | None = None, dtype: str = "int8", **options) -> Callable[[Graph], None]:
     def build(g: Graph) -> None:
-        a = g.input(a_shape, qs[0])
-        b = g.input(b_shape, qs[1])
-        y = g.tensor(out_shape, qs[2])
+        a = g.input(a_shape, qs[0], dtype)
+        b = g.input(b_shape, qs[1], dtype)
+        y = g.tensor(out_shape, qs[2], dtype)
         g.op(opcode, [a, b], [y], options_type, **options)
         g.outputs.append(y)
     return build
@@ -339,6 +339,18 @@ CASES: dict[str, Callable[[Graph], None]] = {
                                    scales=(0.0002, 0.0077, 0.0021)),
     "sine_model_float_io": bundled_float_io("sine"),
     "squeeze_then_tanh": squeeze_then_tanh,
+    "int16_add": binary("ADD", (1, 5, 4, 3), (1, 5, 4, 3), (1, 5, 4, 3), (q(0.0004, 0), q(0.0009, 0), q(0.0011, 0)),
+                        dtype="int16"),
+    "int16_add_broadcast_relu": binary("ADD", (1, 4, 4, 3), (1, 1, 1, 3), (1, 4, 4, 3),
+                                       (q(0.0005, 0), q(0.0002, 0), q(0.0006, 0)), "AddOptions", dtype="int16",
+                                       FusedActivationFunction=1),
+    "int16_sub": binary("SUB", (1, 5, 4, 3), (1, 1, 4, 1), (1, 5, 4, 3), (q(0.0004, 0), q(0.0009, 0), q(0.0012, 0)),
+                        dtype="int16"),
+    "int16_mul": binary("MUL", (1, 5, 4, 3), (1, 5, 4, 3), (1, 5, 4, 3), (q(0.0004, 0), q(0.0009, 0), q(0.012, 0)),
+                        dtype="int16"),
+    "int16_mul_broadcast_relu6": binary("MUL", (1, 4, 4, 3), (1, 1, 1, 3), (1, 4, 4, 3),
+                                        (q(0.001, 0), q(0.0004, 0), q(0.0003, 0)), "MulOptions", dtype="int16",
+                                        FusedActivationFunction=3),
     "int16_concat": copy_op("CONCATENATION", [(1, 3, 4, 2), (1, 3, 4, 3)], [(1, 3, 4, 5)], dtype="int16",
                             options_type="ConcatenationOptions", Axis=3, FusedActivationFunction=0),
     "int16_transpose": copy_op("TRANSPOSE", [(1, 4, 5, 3)], [(1, 3, 5, 4)], consts=[[0, 3, 2, 1]], dtype="int16"),

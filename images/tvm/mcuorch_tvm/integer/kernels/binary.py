@@ -1,4 +1,5 @@
-"""Two-input int8 elementwise kernels with numpy broadcasting: MUL, SUB, MAXIMUM, MINIMUM.
+"""Two-input elementwise kernels with numpy broadcasting: MUL, SUB (and int16 ADD), MAXIMUM,
+MINIMUM, on int8 or int16.
 
 * MUL (``MulElementwise``): ``clamp(zp_out + MBQM((a - zp_a) * (b - zp_b), M, s))``;
 * SUB (``SubElementwise``): ADD's parameters (the common 2^20-scaled domain, multipliers
@@ -43,21 +44,25 @@ def _broadcast_kernel(name: str, a_shape, b_shape, out_shape, note: str,
     return Kernel(K.finish(ib), [], macs=0, note=note)
 
 
-def mul_kernel(name: str, a_shape, b_shape, out_shape, zp_a: int, zp_b: int, stage: RequantStage) -> Kernel:
+def mul_kernel(name: str, a_shape, b_shape, out_shape, zp_a: int, zp_b: int, stage: RequantStage,
+               dtype: str = K.I8) -> Kernel:
     def value(a, b):
         return K.requantize((a - K.c32(zp_a)) * (b - K.c32(zp_b)), stage)
-    return _broadcast_kernel(name, a_shape, b_shape, out_shape, "mul", value)
+    return _broadcast_kernel(name, a_shape, b_shape, out_shape, "mul", value, dtype)
 
 
-def sub_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
+def add_sub_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams, subtract: bool,
+                   dtype: str = K.I8) -> Kernel:
+    """ADD/SUB in TFLite's common domain (``p.LEFT_SHIFT``: 20 for int8, 15 for int16)."""
     def value(a, b):
         av = (a + K.c32(p.input1_offset)) * K.c32(1 << p.LEFT_SHIFT)
         bv = (b + K.c32(p.input2_offset)) * K.c32(1 << p.LEFT_SHIFT)
         sa = K.rdbpot(K.srdhm_positive(av, K.c32(p.input1_multiplier)), -p.input1_shift)
         sb = K.rdbpot(K.srdhm_positive(bv, K.c32(p.input2_multiplier)), -p.input2_shift)
-        out = K.rdbpot(K.srdhm_positive(sa - sb, K.c32(p.output_multiplier)), -p.output_shift)
+        out = K.rdbpot(K.srdhm_positive(sa - sb if subtract else sa + sb, K.c32(p.output_multiplier)),
+                       -p.output_shift)
         return K.clamp(out + K.c32(p.output_offset), p.act_min, p.act_max)
-    return _broadcast_kernel(name, a_shape, b_shape, out_shape, "sub", value)
+    return _broadcast_kernel(name, a_shape, b_shape, out_shape, "sub" if subtract else "add", value, dtype)
 
 
 def extremum_kernel(name: str, a_shape, b_shape, out_shape, kind: str, dtype: str = K.I8) -> Kernel:
