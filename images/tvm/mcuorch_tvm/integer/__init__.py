@@ -59,6 +59,8 @@ broadcasting; the shape operators are copies (TFLite-Micro copies raw values, wh
 quantization). QUANTIZE/DEQUANTIZE at the graph boundary are the only float arithmetic: one
 float32 division and a libm-free round-half-away (quantize), one float32 multiply
 (dequantize, exact because ``double(scale) * (q - zp)`` needs fewer than 53 bits).
+int16 (TFLite's 16x8 scheme): ADD/SUB in a 2^15 common domain, MUL, FULLY_CONNECTED with an int64
+bias and the int64 ``MultiplyByQuantizedMultiplier`` (15-bit multiplier), conversions, copies.
 
 Values read inside loops are kept in small local arrays rather than let-bindings: TVM may sink
 a single-use binding into a loop, and an ``int8_t`` store may alias anything, so GCC would
