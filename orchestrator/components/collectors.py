@@ -1,16 +1,11 @@
-"""Integration points between stage collectors and `orchestrator.metrics`.
-
-`orchestrator.metrics` (ELF static memory, harness output parsing) is developed separately;
-each collector calls exactly one function here, so wiring it in touches only this module.
-Until that package is importable, these functions return no metrics (never made-up zeros).
-"""
+"""Integration points between stage collectors and `orchestrator.metrics` (ELF static memory,
+harness output parsing): each collector calls exactly one function here."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
 
+from orchestrator import metrics
 from orchestrator.components.base import Metric
 from orchestrator.errors import CollectError
 
@@ -20,13 +15,6 @@ EXIT_ERROR = 0x10
 EXIT_INVALID_SIZE = 0x11
 EXIT_MISMATCH = 0x12
 PROGRAM_EXIT_CODES = frozenset({EXIT_OK, EXIT_ERROR, EXIT_INVALID_SIZE, EXIT_MISMATCH})
-
-
-def _metrics_package() -> ModuleType | None:
-    try:
-        return importlib.import_module("orchestrator.metrics")
-    except ImportError:
-        return None
 
 
 def program_exit_metrics(exit_code: int) -> dict[str, Metric]:
@@ -42,18 +30,15 @@ def program_exit_metrics(exit_code: int) -> dict[str, Metric]:
 def compile_metrics(elf: Path, target: str) -> dict[str, Metric]:
     """COMPILE collector: static memory columns of `app.elf` for `target` (split by origin with
     the link map `app.map` beside it, when the target software wrote one)."""
-    package = _metrics_package()
-    if package is None or not elf.is_file():
+    if not elf.is_file():
         return {}
     link_map = elf.with_name("app.map")
-    return dict(package.elf_metrics(elf, target, link_map=link_map if link_map.is_file() else None))
+    return dict(metrics.elf_metrics(elf, target, link_map=link_map if link_map.is_file() else None))
 
 
 def run_metrics(stdout: str, program_exit_code: int, counts: Path | None, target: str) -> dict[str, Metric]:
     """RUN collector: harness output (+ instruction counts) → report columns."""
-    metrics = program_exit_metrics(program_exit_code)
-    package = _metrics_package()
-    if package is not None:
-        parsed = dict(package.run_metrics(stdout, counts if counts and counts.is_file() else None, target))
-        metrics = {**parsed, **metrics}
-    return metrics
+    verdict = program_exit_metrics(program_exit_code)
+    parsed = dict(metrics.run_metrics(stdout, counts if counts and counts.is_file() else None, target,
+                                       complete=True))
+    return {**parsed, **verdict}

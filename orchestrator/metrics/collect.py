@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestrator.errors import CollectError
+
 from .counts import CountsError, instret_counts, load_counts
 from .elf_memory import StaticMemory, static_memory
 from .harness_output import EXIT_MISMATCH, EXIT_OK, parse_harness_output
@@ -45,11 +47,17 @@ def program_memory(elf: Path, target: str, sw_dir: Path | None = None) -> Static
     return static_memory(elf, spec.memory.flash, spec.memory.ram)
 
 
-def run_metrics(stdout: str, counts: Path | None, target: str) -> dict[str, Value]:
+def run_metrics(stdout: str, counts: Path | None, target: str, *, complete: bool = False) -> dict[str, Value]:
     """Columns of one run of `target`: everything the harness printed between its markers, the
     instruction counts and stack high-water mark from `counts` (QEMU boards), and `Validation`.
-    Nothing is filled in that was not measured; `target` names the run in messages."""
+    Nothing is filled in that was not measured; `target` names the run in messages. With
+    `complete` (a program that exited normally) output without both harness markers is a
+    CollectError: blank columns must never pass as a measured run."""
     harness = parse_harness_output(stdout)
+    if complete and not harness.finished:
+        where = "no start marker" if not harness.started else "no finish marker after the start"
+        raise CollectError(f"{target}: the program's output is incomplete ({where} in "
+                           f"{len(stdout.encode())} bytes of stdout)")
     metrics: dict[str, Value] = dict(harness.metrics)
     if counts is not None:
         try:

@@ -83,4 +83,11 @@ def test_validation_none_gives_no_verdict() -> None:
 def test_bad_counts_name_the_target(tmp_path: Path) -> None:
     (tmp_path / "counts.json").write_text("[]")
     with pytest.raises(CountsError, match="^mps2_an386: "):
-        run_metrics("", tmp_path / "counts.json", "mps2_an386")
+        run_metrics((RUNS / "riscv_qemu" / "stdout.txt").read_text(), tmp_path / "counts.json", "mps2_an386")
+
+
+@pytest.mark.parametrize("cut", ["", "Program start.\n# Inferences: 4\n"])
+def test_output_without_both_markers_fails_the_run(cut: str) -> None:
+    """Blank columns must never pass as a measured run (an exec stream can lose output)."""
+    with pytest.raises(CollectError, match="^host_x86: the program's output is incomplete"):
+        collectors.run_metrics(cut, 0, None, "host_x86")
