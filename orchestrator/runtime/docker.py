@@ -44,6 +44,13 @@ from orchestrator.images.engine import connect, image_exists, lost_engine
 from orchestrator.images.progress import BuildProgress, make_progress
 from orchestrator.images.tags import ImageSet, resolve_images
 from orchestrator.runtime.base import ExecRequest, ExecResult, ImageRef, Mount
+from orchestrator.runtime.exec_stream import (
+    SHELL_END_MARKER,
+    clear_outputs,
+    exec_frames,
+    take_end_marker,
+    without_marker,
+)
 from orchestrator.runtime.interrupts import interruptible
 from orchestrator.runtime.mounts import (
     check_mounts,
@@ -65,6 +72,8 @@ from orchestrator.runtime.pool import (
 JOB_MARKER = "MCUORCH_JOB"
 KILL_GRACE_SEC = 10.0
 NOT_STARTED_CODES = frozenset({125, 126, 127})
+OUTPUT_ATTEMPTS = 3
+"""Executions of a job whose exec stream keeps arriving cut before it is a job error."""
 """Exit codes of an exec whose command never started (the engine's or the wrapper's)."""
 
 _WRAPPER = r"""
@@ -76,9 +85,11 @@ wait "$pid"
 rc=$?
 kill -KILL -- "-$pid" 2>/dev/null
 rm -rf "$d"
+%s; %s >&2
 exit "$rc"
-"""
-"""Runs argv in its own session; afterwards kills what it left behind and drops its scratch."""
+""" % (SHELL_END_MARKER, SHELL_END_MARKER)
+"""Runs argv in its own session; afterwards kills what it left behind, drops its scratch and
+ends both streams with the end marker (orchestrator.runtime.exec_stream)."""
 
 _KILLER = r"""
 i=0
@@ -225,11 +236,19 @@ class DockerRuntime:
             lease = self._pool.acquire(request)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise self._engine_failure(exc, f"starting a container of {request.image.tag}") from None
+        cut_streams = 0
         try:
             while True:
                 try:
                     exec_id, job = self._create_exec(lease, request)
                     result = self._execute(lease, exec_id, job, request, cancel, start)
+                    if result is not None and not self._output_complete(request, result):
+                        cut_streams += 1
+                        if cut_streams >= OUTPUT_ATTEMPTS:
+                            raise JobError(f"the engine cut the output stream of docker exec in "
+                                           f"{request.image.tag} {cut_streams} times")
+                        clear_outputs(request.mounts)
+                        continue
                 except docker.errors.APIError:
                     if not lease.reused:
                         raise
@@ -285,7 +304,7 @@ class DockerRuntime:
                  cancel: threading.Event, start: float) -> ExecResult:
         api = self.client.api
         with open(request.stdout_path, "wb") as out, open(request.stderr_path, "wb") as err:
-            stream = api.exec_start(exec_id, stream=True, demux=True)
+            stream = exec_frames(api, exec_id)
             reader = threading.Thread(target=self._pump, args=(stream, out, err),
                                       name=f"exec-{job}", daemon=True)
             reader.start()
@@ -306,19 +325,30 @@ class DockerRuntime:
                               duration_sec=duration)
         return ExecResult(exit_code=self._exit_code(exec_id), duration_sec=duration)
 
+    @staticmethod
+    def _output_complete(request: ExecRequest, result: ExecResult) -> bool:
+        """Both logs ended with the wrapper's marker (cut off here). Judged only for a program
+        that exited by itself with a code below 125: a killed job or container, or a command
+        that never started, may leave no marker and is handled as such."""
+        if result.exit_code is None:
+            return True
+        complete = take_end_marker(request.stdout_path)
+        complete = take_end_marker(request.stderr_path) and complete
+        return complete or _maybe_killed(result)
+
     def _pump(self, stream: Any, out: BinaryIO, err: BinaryIO) -> None:
         try:
             for stdout, stderr in stream:
                 if stdout:
                     out.write(stdout)
                     out.flush()  # logs are readable (tail -f) while the job runs
-                    if self._echo:
-                        self._echo("stdout", stdout)
+                    if self._echo and (shown := without_marker(stdout)):
+                        self._echo("stdout", shown)
                 if stderr:
                     err.write(stderr)
                     err.flush()
-                    if self._echo:
-                        self._echo("stderr", stderr)
+                    if self._echo and (shown := without_marker(stderr)):
+                        self._echo("stderr", shown)
         except (requests.exceptions.RequestException, OSError, ValueError):
             pass  # the connection dies when the container is removed under us
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
@@ -127,6 +128,54 @@ def test_streams_env_and_exit_code(make_runtime: MakeRuntime, base_image: ImageS
     assert (work / "stdout").read_text() == "to-out 1\n"
     assert (work / "stderr").read_text() == "to-err\n"
     assert sorted(echoed) == [("stderr", b"to-err\n"), ("stdout", b"to-out 1\n")]
+
+
+def test_output_that_arrives_with_the_headers_is_kept(make_runtime: MakeRuntime, base_image: ImageSet, work: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that reads the exec's response headers late (a loaded machine) finds the job's
+    first frames buffered with them; they must reach the logs (docker-py's exec_start loses
+    them), on the first attempt."""
+    runtime = make_runtime()
+    judged: list[bool] = []
+    real = DockerRuntime._output_complete
+    monkeypatch.setattr(DockerRuntime, "_output_complete",
+                        staticmethod(lambda req, result: judged.append(real(req, result)) or judged[-1]))
+    begin = http.client.HTTPResponse.begin
+
+    def late(response: http.client.HTTPResponse) -> None:
+        time.sleep(0.5)  # the job has printed and the engine sent its frames meanwhile
+        begin(response)
+
+    monkeypatch.setattr(http.client.HTTPResponse, "begin", late)
+    result = run(runtime, request(base_image, work, ["sh", "-c", "echo to-out; echo to-err >&2"]))
+    assert result.exit_code == 0 and judged == [True]
+    assert (work / "stdout").read_text() == "to-out\n" and (work / "stderr").read_text() == "to-err\n"
+
+
+def test_a_cut_output_stream_runs_the_job_again(make_runtime: MakeRuntime, base_image: ImageSet, work: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine can end an exec's stream before a short job's output arrived: the job runs
+    again from empty output folders, and its logs hold its own bytes only."""
+    judged: list[bool] = []
+    real = DockerRuntime._output_complete
+
+    def first_cut(req: ExecRequest, result: ExecResult) -> bool:
+        complete = real(req, result)
+        judged.append(complete)
+        return complete and len(judged) > 1
+
+    monkeypatch.setattr(DockerRuntime, "_output_complete", staticmethod(first_cut))
+    argv = ["sh", "-c", 'test ! -e left-over || exit 9; touch left-over; echo "Program finish."; echo e >&2']
+    result = run(make_runtime(), request(base_image, work, argv))
+    assert judged == [True, True] and result.exit_code == 0
+    assert (work / "stdout").read_text() == "Program finish.\n" and (work / "stderr").read_text() == "e\n"
+
+
+def test_a_stream_cut_every_time_is_a_job_error(make_runtime: MakeRuntime, base_image: ImageSet, work: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(DockerRuntime, "_output_complete", staticmethod(lambda req, result: False))
+    with pytest.raises(JobError, match="cut the output stream of docker exec .* 3 times"):
+        run(make_runtime(), request(base_image, work, ["true"]))
 
 
 def test_missing_program_is_exit_127(make_runtime: MakeRuntime, base_image: ImageSet, work: Path) -> None:
