@@ -10,7 +10,7 @@ shared with the float path unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tvm
@@ -18,6 +18,7 @@ import tvm
 from ..errors import UnsupportedOperator, UserError
 from ..tflite_model import ModelInfo, describe, load_model
 from . import quant
+from .isa import parse_isa
 from .kernels import conv, dense, elementwise, pool, reduce, softmax
 from .kernels.common import Kernel
 from .model import ModelDesc, OpDesc, TensorDesc, read_model
@@ -40,6 +41,12 @@ class Schedules:
     fully_connected: dense.DenseSchedule = field(default_factory=dense.DenseSchedule)
     conv2d: conv.ConvSchedule = field(default_factory=conv.ConvSchedule)
     depthwise: conv.DepthwiseSchedule = field(default_factory=conv.DepthwiseSchedule)
+
+    def for_isa(self, isa: str) -> "Schedules":
+        """The same knobs with every family generated for ``isa`` (``--isa``)."""
+        target = parse_isa(isa)
+        return Schedules(*(replace(getattr(self, f), isa=target)
+                           for f in ("fully_connected", "conv2d", "depthwise")))
 
 
 SUPPORTED_OPS = ("ADD", "AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED",
@@ -294,6 +301,8 @@ def lower_with_layers(model_bytes: bytes, options=None, schedules: Schedules = S
             raise UnsupportedOperator(info.ops[0] if info.ops else "NONE",
                                       f"graph tensor '{tensor.name}' is {tensor.dtype}; integer kernels "
                                       "need full-int8 models (int8 inputs and outputs)")
+    if options is not None and getattr(options, "isa", "generic") != "generic":
+        schedules = schedules.for_isa(options.isa)
     program = lower_program(read_model(model_bytes), schedules)
     layers = [LayerInfo(c.kernel_name, c.op, c.kernel.macs) for c in program.calls]
     return to_relax(program), info, layers

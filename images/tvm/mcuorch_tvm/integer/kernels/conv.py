@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import simd as S
 from .. import tir as K
+from ..isa import GENERIC, Isa
 from ..tir import RequantStage
-from .common import Kernel, block_weights, unrolled_range, weighted_signature
+from .common import Kernel, block_rows, block_weights, unrolled_range, weighted_signature
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class ConvSchedule:
     pixels: int = 0
     unroll: int = 1
     max_accumulators: int = 16   # P*B accumulators, plus P inputs and B weights, fit 31 GPRs
+    isa: Isa = GENERIC
+    #: SIMD schedules: largest zero-point row (bytes, on the stack) that lets border pixels use
+    #: the dot-product helper too; wider rows take the scalar guarded path.
+    max_zero_row: int = 1024
 
 
 def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, int]:
@@ -64,6 +70,17 @@ def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, 
     return best_any if cost(*best_any) < 0.92 * cost(*best_div) else best_div
 
 
+def choose_simd_blocking(width: int, channels: int) -> tuple[int, int]:
+    """(pixels, block) of the SIMD schedules: one pixel (no leftover pixels on the guarded
+    path, whatever the row width) times 4 channels when 4 divides the channel count, else the
+    largest dividing block of 3 or 2 (fewer GPRs than 4 x 1: MVE's VMLADAVA accumulates into
+    even registers only, the DSP loop keeps two halfword pairs per operand live)."""
+    for block in (4, 3, 2):
+        if channels % block == 0:
+            return 1, block
+    return 1, min(4, channels)
+
+
 @dataclass(frozen=True)
 class DepthwiseSchedule:
     """``max_plane_bytes``: largest zero-point-padded copy of one channel plane kept on the
@@ -72,6 +89,7 @@ class DepthwiseSchedule:
 
     max_register_taps: int = 25
     max_plane_bytes: int = 1024
+    isa: Isa = GENERIC
 
 
 @dataclass(frozen=True)
@@ -186,11 +204,21 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     """``weights`` OHWI int8; ``bias`` folded (``b - zp_in * sum(w)``) int32 per channel."""
     oc, k_h, k_w, ic = weights.shape
     lo, hi = g.interior(1)
-    auto_pixels, auto_block = choose_blocking(hi - lo, oc, schedule.max_accumulators)
+    flavour = schedule.isa.simd
+    if flavour:
+        auto_pixels, auto_block = choose_simd_blocking(hi - lo, oc)
+    else:
+        auto_pixels, auto_block = choose_blocking(hi - lo, oc, schedule.max_accumulators)
     block = max(1, min(schedule.block or auto_block, oc))
     pixels = max(1, schedule.pixels or auto_pixels)
     taps = k_h * k_w * ic
-    packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
+    run = k_w * ic  # the taps of one kernel row: contiguous in NHWC input
+    if flavour:
+        # [block][kh][channel][kw*ic]: each channel's row of taps is one contiguous run
+        packed = block_rows(weights.reshape(oc, k_h, run).astype(np.int8), block)
+    else:
+        packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
+    simd_border = bool(flavour) and dw_is_one(g) and run <= schedule.max_zero_row
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     dh, dw = g.dilation
@@ -203,6 +231,17 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         acc = K.local(block * pixels)   # register block: constant indices only
         spill = K.local(block * pixels)  # handed to the (looped) requantization epilogue
         nfull, tail = divmod(oc, block)
+        if simd_border:
+            # padded taps read the input zero point (what they contribute once the offset is folded)
+            zero_row = K.local(run, K.I8)
+            with K.serial(0, run) as i:
+                K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
+
+        def w_index(w0, width, kh, j, r):
+            """Weight of channel ``r`` of the block at ``w0``, kernel row ``kh``, tap ``j`` of the row."""
+            if flavour:
+                return w0 + kh * K.c32(width * run) + K.c32(r * run) + j
+            return w0 + (kh * K.c32(run) + j) * K.c32(width) + K.c32(r)
 
         def channel_blocks(body) -> None:
             """body(c0, width, w0): full blocks in a loop, then the tail block."""
@@ -234,6 +273,19 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
             """``pixels`` interior pixels from ``ow0``: no bounds test at all."""
             x_base = K.bind(((n * K.c32(g.in_h) + oh * K.c32(sh) - K.c32(pt)) * K.c32(g.in_w)
                              + ow0 * K.c32(sw) - K.c32(pl)) * K.c32(ic))
+            if flavour:
+                with K.serial(0, k_h) as kh:
+                    x_row = K.bind(x_base + kh * K.c32(dh * g.in_w * ic))
+                    w_row = K.bind(w0 + kh * K.c32(width * run))
+                    if dw == 1:
+                        S.dot(flavour, pixels, width, K.T.address_of(acc[0]), K.T.address_of(x[x_row]), sw * ic,
+                              K.T.address_of(w[w_row]), run, run)
+                    else:
+                        with K.serial(0, k_w) as kw:
+                            S.dot(flavour, pixels, width, K.T.address_of(acc[0]),
+                                  K.T.address_of(x[x_row + kw * K.c32(dw * ic)]), sw * ic,
+                                  K.T.address_of(w[w_row + kw * K.c32(ic)]), run, ic)
+                return
             with K.serial(0, k_h) as kh:
                 x_row = K.bind(x_base + kh * K.c32(dh * g.in_w * ic))
                 w_row = K.bind(w0 + kh * K.c32(k_w * ic * width))
@@ -254,8 +306,35 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                             tap(kw * K.c32(ic) + i, kw * K.c32(dw * ic) + i)
                         unrolled_range(ic, schedule.unroll, tap_d)
 
+        def simd_border_reduction(n, oh, ow, width, w0) -> None:
+            """One pixel anywhere (dilation 1): per kernel row, the valid columns are one run
+            of the input and the padded ones two runs of the zero-point row."""
+            ih0 = K.bind(oh * K.c32(sh) - K.c32(pt))
+            iw0 = K.bind(ow * K.c32(sw) - K.c32(pl))
+            kw_lo = K.bind(K.T.max(K.c32(0), K.c32(0) - iw0))
+            kw_hi = K.bind(K.T.max(kw_lo, K.T.min(K.c32(k_w), K.c32(g.in_w) - iw0)))
+            lo_n = K.bind(kw_lo * K.c32(ic))
+            hi_j = K.bind(kw_hi * K.c32(ic))
+            acc0, zero = K.T.address_of(acc[0]), K.T.address_of(zero_row[0])
+            with K.serial(0, k_h) as kh:
+                ih = K.bind(ih0 + kh * K.c32(dh))
+                w_row = K.bind(w0 + kh * K.c32(width * run))
+                with K.If(K.T.And(ih >= K.c32(0), ih < K.c32(g.in_h))):
+                    with K.Then():
+                        x_tap = K.bind(((n * K.c32(g.in_h) + ih) * K.c32(g.in_w) + iw0 + kw_lo) * K.c32(ic))
+                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row]), run, lo_n)
+                        S.dot(flavour, 1, width, acc0, K.T.address_of(x[x_tap]), 0,
+                              K.T.address_of(w[w_row + lo_n]), run, hi_j - lo_n)
+                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row + hi_j]), run,
+                              K.c32(run) - hi_j)
+                    with K.Else():
+                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row]), run, run)
+
         def guarded_reduction(n, oh, ow, width, w0) -> None:
             """One pixel anywhere: a padded tap reads nothing and counts as ``zp_in``."""
+            if simd_border:
+                simd_border_reduction(n, oh, ow, width, w0)
+                return
             ih0 = K.bind(oh * K.c32(sh) - K.c32(pt))
             iw0 = K.bind(ow * K.c32(sw) - K.c32(pl))
             with K.serial(0, k_h) as kh:
@@ -265,12 +344,11 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                     iw = K.bind(iw0 + kw * K.c32(dw))
                     ok = K.bind(K.T.And(row_ok, K.T.And(iw >= K.c32(0), iw < K.c32(g.in_w))))
                     x_tap = K.bind(((n * K.c32(g.in_h) + ih) * K.c32(g.in_w) + iw) * K.c32(ic))
-                    w_tap = K.bind(w0 + (kh * K.c32(k_w) + kw) * K.c32(ic * width))
                     with K.serial(0, ic) as j:
                         value = K.bind(K.T.if_then_else(ok, K.i32(x[x_tap + j]), K.c32(input_zero_point)))
-                        w_j = K.bind(w_tap + j * K.c32(width))
+                        tap = K.bind(kw * K.c32(ic) + j)
                         for r in range(width):
-                            K.store(acc, acc[r] + value * K.i32(w[w_j + K.c32(r)]), [r])
+                            K.store(acc, acc[r] + value * K.i32(w[w_index(w0, width, kh, tap, r)]), [r])
 
         def pixel_group(n, oh, ow0, interior, npix) -> None:
             """``npix`` output pixels from ``ow0`` for all channel blocks. ``interior`` (a
@@ -296,8 +374,12 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
 
         sweep(g, pixels, pixel_group)
     macs = g.batches * g.out_h * g.out_w * oc * taps
-    note = f"block={block} pixels={pixels} unroll={schedule.unroll}"
+    note = f"block={block} pixels={pixels} unroll={schedule.unroll}" + (f" simd={flavour}" if flavour else "")
     return Kernel(K.finish(ib), consts, macs=macs, note=note)
+
+
+def dw_is_one(g: Geometry) -> bool:
+    return g.dilation[1] == 1
 
 
 # --------------------------------------------------------------------------- DEPTHWISE_CONV_2D
