@@ -122,7 +122,7 @@ def helper_definition(flavour: str, P: int, B: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-_EXTERN_DECL = re.compile(r"^void mcuorch_(?:mve|dsp|scalar)_dot_\d+x\d+\([^)]*\);\n", re.M)
+_EXTERN_DECL = re.compile(r"^void mcuorch_(?:mve|dsp|scalar)_\w+\([^)]*\);\n", re.M)
 
 
 def attach_helpers(kernel_code: str) -> tuple[str, str]:
@@ -133,11 +133,185 @@ def attach_helpers(kernel_code: str) -> tuple[str, str]:
 def helper_source(kernel_code: str) -> str:
     """Includes and definitions of every helper ``kernel_code`` calls ('' when none)."""
     used = sorted({(m.group(1), int(m.group(2)), int(m.group(3))) for m in HELPER_RE.finditer(kernel_code)})
-    if not used:
+    if not used and not _WHOLE_RE.search(kernel_code):
         return ""
     parts = ["/* SIMD helpers of the integer kernels (mcuorch_tvm/integer/simd.py). */",
              "#include <string.h>"]
-    for flavour in sorted({f for f, _, _ in used}):
+    whole = sorted(set(_WHOLE_RE.findall(kernel_code)))
+    flavours = {f for f, _, _ in used} | ({"mve"} if whole else set())
+    for flavour in sorted(flavours):
         if flavour in INCLUDES:
             parts.append(f"#if defined({FEATURE_MACRO[flavour]})\n{INCLUDES[flavour]}\n#endif")
-    return "\n".join(parts) + "\n\n" + "\n".join(helper_definition(*u) for u in used) + "\n"
+    defs = [helper_definition(*u) for u in used]
+    if whole:
+        defs = [REQUANT_C] + [MVE_HELPERS[name] for name in whole] + defs
+    return "\n".join(parts) + "\n\n" + "\n".join(defs) + "\n"
+# appended to simd.py
+
+# --------------------------------------------------------------------------- channel-vector helpers
+#
+# Requantization and the layers whose reduction is too short for VMLADAVA (depthwise: one tap
+# per channel; a first layer with 1-3 input channels) vectorise over output channels instead:
+# 4 channels per int32x4 lane set. These are whole C functions, called once per output pixel.
+
+REQUANT_C = r"""/* TFLite MultiplyByQuantizedMultiplier (double rounding) + zero point + clamp, as the
+   kernels' TIR computes it: defined C only (no signed overflow, no shift of a negative value). */
+static inline int32_t mcuorch_requantize(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
+  int32_t left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
+  int64_t wide = (int64_t)acc * ((int64_t)1 << left);
+  int32_t x = (int32_t)(((wide + INT64_C(2147483648)) & INT64_C(0xFFFFFFFF)) - INT64_C(2147483648));
+  int64_t p = (int64_t)x * m + ((int64_t)1 << 30);
+  int32_t h = (int32_t)(p >= 0 ? p >> 31 : ~(~p >> 31));
+  int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
+  int32_t threshold = (mask >> 1) + (h < 0);
+  int32_t q = (h >= 0 ? h >> right : ~(~h >> right)) + ((h & mask) > threshold);
+  q += zp;
+  return q < lo ? lo : q > hi ? hi : q;
+}
+#if defined(__ARM_FEATURE_MVE)
+/* The same on 4 lanes: VQRDMULH is SaturatingRoundingDoublingHighMul; RoundingDivideByPOT is a
+   rounding shift (VRSHL by -e) after subtracting 1 from negative values when e > 0 (the sign
+   bit of x & -e), which turns round-half-up into round-half-away-from-zero. */
+static inline int32x4_t mcuorch_mve_requant(int32x4_t acc, int32x4_t m, int32x4_t s, int32_t zp, int32_t lo, int32_t hi) {
+  int32x4_t right = vminq_s32(s, vdupq_n_s32(0));
+  int32x4_t x = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(s, vdupq_n_s32(0))), m);
+  x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+  x = vaddq_n_s32(vrshlq_s32(x, right), zp);
+  return vmaxq_s32(vminq_s32(x, vdupq_n_s32(hi)), vdupq_n_s32(lo));
+}
+#endif
+"""
+
+MVE_HELPERS = {
+    "mcuorch_mve_requant_store": r"""/* y[i] = requantize(acc[i]) for i < n <= 4 consecutive channels (per-channel mult/shift
+   arrays when pc, else m0/s0 for all) */
+static inline void mcuorch_mve_requant_store(int8_t* y, const int32_t* acc, const int32_t* mult,
+    const int8_t* shift, int32_t pc, int32_t m0, int32_t s0, int32_t n, int32_t zp, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_MVE)
+  mve_pred16_t p = vctp32q((uint32_t)n);
+  int32x4_t m = pc ? vldrwq_z_s32(mult, p) : vdupq_n_s32(m0);
+  int32x4_t s = pc ? vldrbq_z_s32(shift, p) : vdupq_n_s32(s0);
+  vstrbq_p_s32(y, mcuorch_mve_requant(vldrwq_z_s32(acc, p), m, s, zp, lo, hi), p);
+#else
+  for (int32_t i = 0; i < n; ++i)
+    y[i] = (int8_t)mcuorch_requantize(acc[i], pc ? mult[i] : m0, pc ? shift[i] : s0, zp, lo, hi);
+#endif
+}
+""",
+    "mcuorch_mve_dwconv": r"""/* One output pixel of DEPTHWISE_CONV_2D (depth multiplier 1, C % 8 == 0, k_h*k_w <= 25),
+   all C channels, 8 per pass: window origin (ih0, iw0) in the image x (NHWC, one batch),
+   weights [C/8][tap][8]. A padded tap reads zrow (C bytes of the input zero point: what the
+   tap contributes once the offset is folded), so every pixel runs the same unrolled taps.
+   Products are int16 (VMUL.S16 on bytes widened by VLDRB.S16); with pair != 0 (no weight is
+   -128, so two products never exceed int16) two taps are added before widening to int32.
+   Widening splits even and odd channels (VMOVLB/VMOVLT), so bias, mult and shift are stored
+   permuted per group of 8 ([0 2 4 6 1 3 5 7]); VMOVNB/VMOVNT interleave the results back. */
+static inline void mcuorch_mve_dwconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
+    const int8_t* w, const int32_t* bias, const int32_t* mult, const int8_t* shift, int32_t pc,
+    int32_t m0, int32_t s0, int32_t C, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w,
+    int32_t dh, int32_t dw, const int8_t* zrow, int32_t pair, int32_t zp, int32_t lo, int32_t hi) {
+  const int8_t* tp[25];
+  int32_t taps = k_h * k_w;
+  for (int32_t kh = 0; kh < k_h; ++kh) {
+    int32_t ih = ih0 + kh * dh;
+    for (int32_t kw = 0; kw < k_w; ++kw) {
+      int32_t iw = iw0 + kw * dw;
+      tp[kh * k_w + kw] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + (ih * in_w + iw) * C : zrow;
+    }
+  }
+#if defined(__ARM_FEATURE_MVE)
+  for (int32_t c = 0; c < C; c += 8, w += 8 * taps) {
+    int32x4_t ae = vldrwq_s32(bias + c), ao = vldrwq_s32(bias + c + 4);
+    int32_t t = 0;
+    if (pair) {
+#pragma GCC unroll 12
+      for (; t + 2 <= taps; t += 2) {
+        int16x8_t p = vmulq_s16(vldrbq_s16(tp[t] + c), vldrbq_s16(w + 8 * t));
+        p = vaddq_s16(p, vmulq_s16(vldrbq_s16(tp[t + 1] + c), vldrbq_s16(w + 8 * t + 8)));
+        ae = vaddq_s32(ae, vmovlbq_s16(p));
+        ao = vaddq_s32(ao, vmovltq_s16(p));
+      }
+    }
+#pragma GCC unroll 25
+    for (; t < taps; ++t) {
+      int16x8_t p = vmulq_s16(vldrbq_s16(tp[t] + c), vldrbq_s16(w + 8 * t));
+      ae = vaddq_s32(ae, vmovlbq_s16(p));
+      ao = vaddq_s32(ao, vmovltq_s16(p));
+    }
+    int32x4_t me = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
+    int32x4_t mo = pc ? vldrwq_s32(mult + c + 4) : vdupq_n_s32(m0);
+    int32x4_t se = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
+    int32x4_t so = pc ? vldrbq_s32(shift + c + 4) : vdupq_n_s32(s0);
+    int16x8_t out = vmovnbq_s32(vdupq_n_s16(0), mcuorch_mve_requant(ae, me, se, zp, lo, hi));
+    out = vmovntq_s32(out, mcuorch_mve_requant(ao, mo, so, zp, lo, hi));
+    vstrbq_s16(y + c, out);
+  }
+#else
+  (void)pair;
+  for (int32_t c = 0; c < C; ++c) {
+    int32_t k = (c & ~7) + (c & 1) * 4 + ((c & 7) >> 1);  /* permuted index of channel c */
+    int32_t acc = bias[k];
+    for (int32_t t = 0; t < taps; ++t)
+      acc += tp[t][c] * w[(c >> 3) * 8 * taps + 8 * t + (c & 7)];
+    y[c] = (int8_t)mcuorch_requantize(acc, pc ? mult[k] : m0, pc ? shift[k] : s0, zp, lo, hi);
+  }
+#endif
+}
+""",
+    "mcuorch_mve_chconv": r"""/* One output pixel of CONV_2D with a short reduction row (few input channels; OC % 8 == 0,
+   k_h*k_w <= 64), all OC channels, 8 per pass: input bytes are broadcast (VMLA by scalar)
+   against weights [OC/8][tap][8] (tap = (kh*k_w + kw)*IC + ci); a padded position reads zrow
+   (IC bytes of the input zero point). */
+static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
+    const int8_t* w, const int32_t* bias, const int32_t* mult, const int8_t* shift, int32_t pc,
+    int32_t m0, int32_t s0, int32_t OC, int32_t IC, int32_t in_h, int32_t in_w, int32_t k_h,
+    int32_t k_w, int32_t dh, int32_t dw, const int8_t* zrow, int32_t zp, int32_t lo, int32_t hi) {
+  const int8_t* tp[64];
+  int32_t positions = k_h * k_w;
+  for (int32_t kh = 0; kh < k_h; ++kh) {
+    int32_t ih = ih0 + kh * dh;
+    for (int32_t kw = 0; kw < k_w; ++kw) {
+      int32_t iw = iw0 + kw * dw;
+      tp[kh * k_w + kw] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + (ih * in_w + iw) * IC : zrow;
+    }
+  }
+#if defined(__ARM_FEATURE_MVE)
+  for (int32_t c = 0; c < OC; c += 8) {
+    int32x4_t acc0 = vldrwq_s32(bias + c), acc1 = vldrwq_s32(bias + c + 4);
+    for (int32_t t = 0; t < positions; ++t) {
+      const int8_t* xt = tp[t];
+#pragma GCC unroll 16
+      for (int32_t ci = 0; ci < IC; ++ci, w += 8) {
+        int32_t xv = xt[ci];
+        acc0 = vmlaq_n_s32(acc0, vldrbq_s32(w), xv);
+        acc1 = vmlaq_n_s32(acc1, vldrbq_s32(w + 4), xv);
+      }
+    }
+    int32x4_t m0v = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
+    int32x4_t s0v = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
+    int32x4_t m1v = pc ? vldrwq_s32(mult + c + 4) : vdupq_n_s32(m0);
+    int32x4_t s1v = pc ? vldrbq_s32(shift + c + 4) : vdupq_n_s32(s0);
+    vstrbq_s32(y + c, mcuorch_mve_requant(acc0, m0v, s0v, zp, lo, hi));
+    vstrbq_s32(y + c + 4, mcuorch_mve_requant(acc1, m1v, s1v, zp, lo, hi));
+  }
+#else
+  int32_t taps = positions * IC;
+  for (int32_t c = 0; c < OC; ++c) {
+    int32_t acc = bias[c];
+    for (int32_t t = 0; t < positions; ++t)
+      for (int32_t ci = 0; ci < IC; ++ci)
+        acc += tp[t][ci] * w[(c >> 3) * 8 * taps + 8 * (t * IC + ci) + (c & 7)];
+    y[c] = (int8_t)mcuorch_requantize(acc, pc ? mult[c] : m0, pc ? shift[c] : s0, zp, lo, hi);
+  }
+#endif
+}
+""",
+}
+
+
+_WHOLE_RE = re.compile(r"\b(" + "|".join(MVE_HELPERS) + r")\b")
+
+
+def call(name: str, *args) -> None:
+    """Emit ``name(args...)`` as a statement; ints become int32 immediates."""
+    T.evaluate(tirx.call_extern("void", name, *[K.c32(a) if isinstance(a, int) else a for a in args]))

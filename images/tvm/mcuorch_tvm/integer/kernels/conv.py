@@ -20,7 +20,7 @@ bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +43,9 @@ class ConvSchedule:
     #: SIMD schedules: largest zero-point row (bytes, on the stack) that lets border pixels use
     #: the dot-product helper too; wider rows take the scalar guarded path.
     max_zero_row: int = 1024
+    #: MVE: kernel rows shorter than this many bytes (``k_w * ic``, e.g. a first layer on 1-3
+    #: input channels) vectorise over output channels instead of the row (VMLADAVA wants 16).
+    mve_min_run: int = 16
 
 
 def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, int]:
@@ -203,6 +206,10 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                   schedule: ConvSchedule = ConvSchedule()) -> Kernel:
     """``weights`` OHWI int8; ``bias`` folded (``b - zp_in * sum(w)``) int32 per channel."""
     oc, k_h, k_w, ic = weights.shape
+    if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 8 == 0 and k_h * k_w <= 64:
+        packed = channel_vectors(weights.reshape(oc, k_h * k_w * ic), 8)
+        return mve_pixel_kernel(name, "mcuorch_mve_chconv", in_shape, out_shape, packed, bias, stage, g,
+                                input_zero_point, [oc, ic], oc * k_h * k_w * ic)
     lo, hi = g.interior(1)
     flavour = schedule.isa.simd
     if flavour:
@@ -254,6 +261,10 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         def epilogue(c0, width, npix, out_index) -> None:
             """Requantize ``npix x width`` accumulators with one copy of the requant code;
             a channel's multiplier/shift/rounding constant are loaded once for all pixels."""
+            if flavour == "mve" and pixels == 1:  # one pixel's consecutive channels: one vector
+                S.call("mcuorch_mve_requant_store", K.T.address_of(y[out_index + c0]), K.T.address_of(acc[0]),
+                       *requant_args(stage, mult, shift, c0), width, *output_args(stage))
+                return
             for k in range(pixels * width):
                 K.store(spill, acc[k], [k])
             with K.serial(0, width) as r:
@@ -382,6 +393,66 @@ def dw_is_one(g: Geometry) -> bool:
     return g.dilation[1] == 1
 
 
+def requant_args(stage: RequantStage, mult, shift, c0) -> list:
+    """(mult pointer, shift pointer, per_channel, m0, s0) of the MVE helpers: per-channel arrays
+    from channel ``c0``, or null pointers and the per-tensor values."""
+    if stage.per_channel:
+        return [K.T.address_of(mult[c0]), K.T.address_of(shift[c0]), 1, 0, 0]
+    return [0, 0, 0, stage.multiplier[0], stage.shift[0]]
+
+
+def output_args(stage: RequantStage) -> list[int]:
+    return [stage.output_zero_point, stage.act_min, stage.act_max]
+
+
+def channel_vectors(w: np.ndarray, lanes: int) -> np.ndarray:
+    """``[C, T]`` weights (C output channels, T taps) as ``[C/lanes][T][lanes]``: a helper walks
+    the taps of ``lanes`` channels with one pointer (C % lanes == 0)."""
+    c, t = w.shape
+    return np.ascontiguousarray(w.reshape(c // lanes, lanes, t).transpose(0, 2, 1)).reshape(-1).astype(np.int8)
+
+
+def even_odd_order(channels: int) -> np.ndarray:
+    """Channel order ``[0 2 4 6 1 3 5 7]`` per group of 8: the lanes MVE's widening
+    (VMOVLB/VMOVLT) splits an int16x8 into."""
+    group = np.array([0, 2, 4, 6, 1, 3, 5, 7])
+    return (np.arange(0, channels, 8)[:, None] + group[None, :]).reshape(-1)
+
+
+def mve_pixel_kernel(name: str, helper: str, in_shape, out_shape, packed: np.ndarray, bias: np.ndarray,
+                     stage: RequantStage, g: Geometry, input_zero_point: int, channel_args: list[int],
+                     macs_per_pixel: int, extra_args: tuple[int, ...] | list[int] = ()) -> Kernel:
+    """A kernel that calls one MVE channel-vector helper (:mod:`..simd`) per output pixel:
+    ``helper(y_pixel, x_image, ih0, iw0, w, bias, mult, shift, pc, m0, s0, *channel_args, in_h,
+    in_w, k_h, k_w, dh, dw, zrow, *extra_args, zp_out, lo, hi)``; ``zrow`` is one input pixel
+    of zero points (what a padded tap reads), filled once per call."""
+    oc = out_shape[3]
+    consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
+    sh, sw = g.stride
+    pt, pl = g.pad
+    image = g.in_h * g.in_w * in_shape[3]
+    with K.prim_func(name, params) as (ib, bufs):
+        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
+        b = bufs[2]
+        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
+        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        zero_row = K.local(in_shape[3], K.I8)
+        with K.serial(0, in_shape[3]) as i:
+            K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
+        with K.serial(0, g.batches) as n:
+            with K.serial(0, g.out_h) as oh:
+                with K.serial(0, g.out_w) as ow:
+                    out_index = ((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow) * K.c32(oc)
+                    S.call(helper, K.T.address_of(y[out_index]), K.T.address_of(x[n * K.c32(image)]),
+                           oh * K.c32(sh) - K.c32(pt), ow * K.c32(sw) - K.c32(pl), K.T.address_of(w[0]),
+                           K.T.address_of(b[0]), *requant_args(stage, mult, shift, K.c32(0)), *channel_args,
+                           g.in_h, g.in_w, g.k_h, g.k_w, *g.dilation, K.T.address_of(zero_row[0]),
+                           *extra_args, *output_args(stage))
+    macs = g.batches * g.out_h * g.out_w * macs_per_pixel
+    return Kernel(K.finish(ib), consts, macs=macs, note=f"simd=mve {helper} per pixel")
+
+
 # --------------------------------------------------------------------------- DEPTHWISE_CONV_2D
 
 
@@ -392,6 +463,14 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
     _, k_h, k_w, oc = weights.shape
     ic = in_shape[3]
     taps = k_h * k_w
+    if schedule.isa.mve and multiplier == 1 and oc % 8 == 0 and taps <= 25:
+        packed = channel_vectors(np.ascontiguousarray(weights.reshape(taps, oc).T), 8)
+        order = even_odd_order(oc)
+        permuted = replace(stage, multiplier=tuple(stage.multiplier[i] for i in order),
+                           shift=tuple(stage.shift[i] for i in order))
+        pair = int(weights.min(initial=0) > -128)  # two int16 products never overflow
+        return mve_pixel_kernel(name, "mcuorch_mve_dwconv", in_shape, out_shape, packed, bias[order], permuted, g,
+                                input_zero_point, [oc], oc * taps, [pair])
     packed = np.ascontiguousarray(weights.reshape(taps, oc).T).astype(np.int8)  # [oc][tap]
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
