@@ -198,6 +198,38 @@ static inline void mcuorch_mve_requant_store(int8_t* y, const int32_t* acc, cons
 #endif
 }
 """,
+    "mcuorch_mve_pwconv": r"""/* One output pixel of a 1x1 CONV_2D (IC % 16 == 0, OC % 4 == 0): x is the pixel's IC
+   inputs, weights [OC/4][IC/16][4][16] (the four channels' next 16 bytes are one 64-byte
+   run). Four VMLADAVA sums per step become one vector, bias added, requantized, stored. */
+static inline void mcuorch_mve_pwconv(int8_t* y, const int8_t* x, const int8_t* w, const int32_t* bias,
+    const int32_t* mult, const int8_t* shift, int32_t pc, int32_t m0, int32_t s0, int32_t OC,
+    int32_t IC, int32_t zp, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_MVE)
+  for (int32_t c = 0; c < OC; c += 4) {
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int32_t i = 0; i < IC; i += 16, w += 64) {
+      int8x16_t xv = vldrbq_s8(x + i);
+      a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));
+      a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w + 16));
+      a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));
+      a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));
+    }
+    int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+    acc = vaddq_s32(acc, vldrwq_s32(bias + c));
+    int32x4_t m = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
+    int32x4_t s = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
+    vstrbq_s32(y + c, mcuorch_mve_requant(acc, m, s, zp, lo, hi));
+  }
+#else
+  for (int32_t c = 0; c < OC; ++c) {
+    int32_t acc = bias[c];
+    for (int32_t i = 0; i < IC; ++i)
+      acc += x[i] * w[(c >> 2) * 4 * IC + (i >> 4) * 64 + (c & 3) * 16 + (i & 15)];
+    y[c] = (int8_t)mcuorch_requantize(acc, pc ? mult[c] : m0, pc ? shift[c] : s0, zp, lo, hi);
+  }
+#endif
+}
+""",
     "mcuorch_mve_dwconv": r"""/* One output pixel of DEPTHWISE_CONV_2D (depth multiplier 1, C % 8 == 0, k_h*k_w <= 25),
    all C channels, 8 per pass: window origin (ih0, iw0) in the image x (NHWC, one batch),
    weights [C/8][tap][8]. A padded tap reads zrow (C bytes of the input zero point: what the
@@ -258,10 +290,10 @@ static inline void mcuorch_mve_dwconv(int8_t* y, const int8_t* x, int32_t ih0, i
 #endif
 }
 """,
-    "mcuorch_mve_chconv": r"""/* One output pixel of CONV_2D with a short reduction row (few input channels; OC % 8 == 0,
-   k_h*k_w <= 64), all OC channels, 8 per pass: input bytes are broadcast (VMLA by scalar)
-   against weights [OC/8][tap][8] (tap = (kh*k_w + kw)*IC + ci); a padded position reads zrow
-   (IC bytes of the input zero point). */
+    "mcuorch_mve_chconv": r"""/* One output pixel of CONV_2D with a short reduction row (few input channels; OC % 16 == 0,
+   k_h*k_w <= 64), all OC channels, 16 per pass: input bytes are broadcast (VMLA by scalar)
+   against weights [OC/16][tap][16] (tap = (kh*k_w + kw)*IC + ci); a padded position reads
+   zrow (IC bytes of the input zero point). */
 static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
     const int8_t* w, const int32_t* bias, const int32_t* mult, const int8_t* shift, int32_t pc,
     int32_t m0, int32_t s0, int32_t OC, int32_t IC, int32_t in_h, int32_t in_w, int32_t k_h,
@@ -276,23 +308,26 @@ static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
     }
   }
 #if defined(__ARM_FEATURE_MVE)
-  for (int32_t c = 0; c < OC; c += 8) {
-    int32x4_t acc0 = vldrwq_s32(bias + c), acc1 = vldrwq_s32(bias + c + 4);
+  for (int32_t c = 0; c < OC; c += 16) {
+    int32x4_t a0 = vldrwq_s32(bias + c), a1 = vldrwq_s32(bias + c + 4);
+    int32x4_t a2 = vldrwq_s32(bias + c + 8), a3 = vldrwq_s32(bias + c + 12);
     for (int32_t t = 0; t < positions; ++t) {
       const int8_t* xt = tp[t];
 #pragma GCC unroll 16
-      for (int32_t ci = 0; ci < IC; ++ci, w += 8) {
+      for (int32_t ci = 0; ci < IC; ++ci, w += 16) {
         int32_t xv = xt[ci];
-        acc0 = vmlaq_n_s32(acc0, vldrbq_s32(w), xv);
-        acc1 = vmlaq_n_s32(acc1, vldrbq_s32(w + 4), xv);
+        a0 = vmlaq_n_s32(a0, vldrbq_s32(w), xv);
+        a1 = vmlaq_n_s32(a1, vldrbq_s32(w + 4), xv);
+        a2 = vmlaq_n_s32(a2, vldrbq_s32(w + 8), xv);
+        a3 = vmlaq_n_s32(a3, vldrbq_s32(w + 12), xv);
       }
     }
-    int32x4_t m0v = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
-    int32x4_t s0v = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
-    int32x4_t m1v = pc ? vldrwq_s32(mult + c + 4) : vdupq_n_s32(m0);
-    int32x4_t s1v = pc ? vldrbq_s32(shift + c + 4) : vdupq_n_s32(s0);
-    vstrbq_s32(y + c, mcuorch_mve_requant(acc0, m0v, s0v, zp, lo, hi));
-    vstrbq_s32(y + c + 4, mcuorch_mve_requant(acc1, m1v, s1v, zp, lo, hi));
+    int32x4_t acc[4] = {a0, a1, a2, a3};
+    for (int32_t k = 0; k < 4; ++k) {
+      int32x4_t m = pc ? vldrwq_s32(mult + c + 4 * k) : vdupq_n_s32(m0);
+      int32x4_t s = pc ? vldrbq_s32(shift + c + 4 * k) : vdupq_n_s32(s0);
+      vstrbq_s32(y + c + 4 * k, mcuorch_mve_requant(acc[k], m, s, zp, lo, hi));
+    }
   }
 #else
   int32_t taps = positions * IC;
@@ -300,7 +335,7 @@ static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
     int32_t acc = bias[c];
     for (int32_t t = 0; t < positions; ++t)
       for (int32_t ci = 0; ci < IC; ++ci)
-        acc += tp[t][ci] * w[(c >> 3) * 8 * taps + 8 * (t * IC + ci) + (c & 7)];
+        acc += tp[t][ci] * w[(c >> 4) * 16 * taps + 16 * (t * IC + ci) + (c & 15)];
     y[c] = (int8_t)mcuorch_requantize(acc, pc ? mult[c] : m0, pc ? shift[c] : s0, zp, lo, hi);
   }
 #endif

@@ -206,10 +206,12 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                   schedule: ConvSchedule = ConvSchedule()) -> Kernel:
     """``weights`` OHWI int8; ``bias`` folded (``b - zp_in * sum(w)``) int32 per channel."""
     oc, k_h, k_w, ic = weights.shape
-    if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 8 == 0 and k_h * k_w <= 64:
-        packed = channel_vectors(weights.reshape(oc, k_h * k_w * ic), 8)
+    if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 16 == 0 and k_h * k_w <= 64:
+        packed = channel_vectors(weights.reshape(oc, k_h * k_w * ic), 16)
         return mve_pixel_kernel(name, "mcuorch_mve_chconv", in_shape, out_shape, packed, bias, stage, g,
                                 input_zero_point, [oc, ic], oc * k_h * k_w * ic)
+    if schedule.isa.mve and (k_h, k_w) == (1, 1) and ic % 16 == 0 and oc % 4 == 0:
+        return mve_pointwise_kernel(name, in_shape, out_shape, weights, bias, stage, g)
     lo, hi = g.interior(1)
     flavour = schedule.isa.simd
     if flavour:
@@ -410,6 +412,32 @@ def channel_vectors(w: np.ndarray, lanes: int) -> np.ndarray:
     the taps of ``lanes`` channels with one pointer (C % lanes == 0)."""
     c, t = w.shape
     return np.ascontiguousarray(w.reshape(c // lanes, lanes, t).transpose(0, 2, 1)).reshape(-1).astype(np.int8)
+
+
+def mve_pointwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.ndarray,
+                         stage: RequantStage, g: Geometry) -> Kernel:
+    """1x1 CONV_2D on MVE: ``mcuorch_mve_pwconv`` per output pixel (no padding can apply)."""
+    oc, ic = weights.shape[0], weights.shape[3]
+    # [OC/4][IC/16][4][16]: the four channels' next 16 bytes are one run
+    packed = np.ascontiguousarray(weights.reshape(oc // 4, 4, ic // 16, 16).transpose(0, 2, 1, 3)).reshape(-1)
+    consts, params = weighted_signature(in_shape, out_shape, packed.astype(np.int8), bias, oc, stage)
+    sh, sw = g.stride
+    with K.prim_func(name, params) as (ib, bufs):
+        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
+        b = bufs[2]
+        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
+        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        with K.serial(0, g.batches) as n:
+            with K.serial(0, g.out_h) as oh:
+                with K.serial(0, g.out_w) as ow:
+                    out_index = ((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow) * K.c32(oc)
+                    in_index = ((n * K.c32(g.in_h) + oh * K.c32(sh)) * K.c32(g.in_w) + ow * K.c32(sw)) * K.c32(ic)
+                    S.call("mcuorch_mve_pwconv", K.T.address_of(y[out_index]), K.T.address_of(x[in_index]),
+                           K.T.address_of(w[0]), K.T.address_of(b[0]), *requant_args(stage, mult, shift, K.c32(0)),
+                           oc, ic, *output_args(stage))
+    macs = g.batches * g.out_h * g.out_w * oc * ic
+    return Kernel(K.finish(ib), consts, macs=macs, note="simd=mve mcuorch_mve_pwconv per pixel")
 
 
 def even_odd_order(channels: int) -> np.ndarray:
