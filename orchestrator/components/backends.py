@@ -76,7 +76,7 @@ class TvmAotConfig(TvmConfig):
     fuse_epilogues: bool = setting(True, description="fuse residual ADD/clip into the producing kernel")
     usmp: bool = setting(False, description="unified static memory planning (the fork's tvmaot in tumeda)")
     unpacked_api: bool = setting(False, description="call kernels with plain pointers (the fork's tvmaot in tumeda)")
-    isa: str = setting("auto", pattern=r"^(auto|generic|[a-z][a-z0-9_]*(\+[a-z0-9_.]+)*)$",
+    isa: str = setting("auto", pattern=r"^[a-z][a-z0-9_-]*(\+[a-z0-9_.]+)*$",
                        description="instruction set the integer kernels are generated for: auto = the run's "
                        "target (e.g. cortex-m55+mve, cortex-m4+dsp, rv32gc), generic = portable scalar C")
 
