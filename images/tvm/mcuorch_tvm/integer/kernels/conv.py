@@ -263,7 +263,7 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         def epilogue(c0, width, npix, out_index) -> None:
             """Requantize ``npix x width`` accumulators with one copy of the requant code;
             a channel's multiplier/shift/rounding constant are loaded once for all pixels."""
-            if flavour == "mve" and pixels == 1:  # one pixel's consecutive channels: one vector
+            if flavour == "mve" and pixels == 1 and width <= 4:  # one pixel's channels: one vector
                 S.call("mcuorch_mve_requant_store", K.T.address_of(y[out_index + c0]), K.T.address_of(acc[0]),
                        *requant_args(stage, mult, shift, c0), width, *output_args(stage))
                 return
