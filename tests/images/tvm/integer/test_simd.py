@@ -187,3 +187,14 @@ def test_intrinsics_cross_compile(isa: str, tmp_path: Path) -> None:
     wanted = ("vmladava.s8", "vqrdmulh.s32", "vmla.s32") if "mve" in isa else ("smlad", "sxtb16")
     for mnemonic in wanted:
         assert mnemonic in text, mnemonic
+
+
+def test_small_padded_input_is_copied_into_a_plane() -> None:
+    """The keyword-spotting first layer (49x10x1, 10x4 SAME): every pixel runs the unguarded
+    reduction on a zero-point padded copy, for scalar and DSP schedules alike."""
+    from mcuorch_tvm.integer import lower
+
+    model = lower.read_model((DATA / "conv_kws_first.tflite").read_bytes())
+    for isa in ("generic", "cortex-m4+dsp"):
+        (call,) = [c for c in lower.lower_program(model, lower.Schedules().for_isa(isa)).calls if c.op == "CONV_2D"]
+        assert "padded_plane=True" in call.kernel.note, (isa, call.kernel.note)

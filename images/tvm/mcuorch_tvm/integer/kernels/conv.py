@@ -46,6 +46,11 @@ class ConvSchedule:
     #: MVE: kernel rows shorter than this many bytes (``k_w * ic``, e.g. a first layer on 1-3
     #: input channels) vectorise over output channels instead of the row (VMLADAVA wants 16).
     mve_min_run: int = 16
+    #: Largest zero-point padded copy of one input image (bytes, on the stack) that turns every
+    #: border pixel into an interior one (first layers on 1-3 channels); 0 disables.
+    max_plane_bytes: int = 1024
+    #: Kernel rows of at most this many taps (``k_w * ic``) are unrolled completely.
+    unroll_short_row: int = 8
 
 
 def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, int]:
@@ -212,6 +217,15 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                                 input_zero_point, [oc, ic], oc * k_h * k_w * ic)
     if schedule.isa.mve and (k_h, k_w) == (1, 1) and ic % 16 == 0 and oc % 4 == 0:
         return mve_pointwise_kernel(name, in_shape, out_shape, weights, bias, stage, g)
+    # A small padded input (first layers) is copied into a zero-point plane once per image:
+    # then every pixel is interior and the guarded path disappears.
+    image = g
+    plane_h = (g.out_h - 1) * g.stride[0] + (k_h - 1) * g.dilation[0] + 1
+    plane_w = (g.out_w - 1) * g.stride[1] + (k_w - 1) * g.dilation[1] + 1
+    bordered = (g.interior(0), g.interior(1)) != ((0, g.out_h), (0, g.out_w))
+    use_plane = bordered and plane_h * plane_w * ic <= schedule.max_plane_bytes
+    if use_plane:
+        g = replace(g, batches=1, in_h=plane_h, in_w=plane_w, pad=(0, 0))
     lo, hi = g.interior(1)
     flavour = schedule.isa.simd
     if flavour:
@@ -227,13 +241,19 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         packed = block_rows(weights.reshape(oc, k_h, run).astype(np.int8), block)
     else:
         packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
-    simd_border = bool(flavour) and dw_is_one(g) and run <= schedule.max_zero_row
+    simd_border = bool(flavour) and not use_plane and dw_is_one(g) and run <= schedule.max_zero_row
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     dh, dw = g.dilation
     pt, pl = g.pad
+    y_base = [K.c32(0)]  # output offset of the image being swept (plane: one image at a time)
     with K.prim_func(name, params) as (ib, bufs):
-        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        x_in = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        x = x_in
+        if use_plane:
+            x = K.local(plane_h * plane_w * ic, K.I8)
+            with K.serial(0, plane_h * plane_w * ic) as i:
+                K.store(x, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
         w, b = bufs[1], bufs[2]
         mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
         y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
@@ -312,7 +332,8 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                             K.store(acc, acc[p * width + r] + xv * wv[r], [p * width + r])
 
                 if dw == 1:
-                    unrolled_range(k_w * ic, schedule.unroll, tap)
+                    # a short row (first layers: 1-3 channels) is unrolled: no loop per kernel row
+                    unrolled_range(run, run if run <= schedule.unroll_short_row else schedule.unroll, tap)
                 else:
                     with K.serial(0, k_w) as kw:
                         def tap_d(i, kw=kw):
@@ -367,7 +388,7 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
             """``npix`` output pixels from ``ow0`` for all channel blocks. ``interior`` (a
             Python bool or a runtime condition) picks the reduction; the requantization code
             after it exists once."""
-            out_index = K.bind(((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow0) * K.c32(oc))
+            out_index = K.bind(((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow0) * K.c32(oc) + y_base[0])
 
             def body(c0, width, w0) -> None:
                 for p in range(pixels):
@@ -385,9 +406,23 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
 
             channel_blocks(body)
 
-        sweep(g, pixels, pixel_group)
+        if use_plane:
+            (ipt, ipl) = image.pad
+            copy_h, copy_w = min(image.in_h, plane_h - ipt), min(image.in_w, plane_w - ipl)
+            with K.serial(0, image.batches) as nb:
+                with K.serial(0, copy_h) as ih:
+                    src = K.bind((nb * K.c32(image.in_h) + ih) * K.c32(image.in_w * ic))
+                    dst = K.bind(((ih + K.c32(ipt)) * K.c32(plane_w) + K.c32(ipl)) * K.c32(ic))
+                    with K.serial(0, copy_w * ic) as j:
+                        K.store(x, x_in[src + j], [dst + j])
+                y_base[0] = K.bind(nb * K.c32(g.out_h * g.out_w * oc))
+                sweep(g, pixels, pixel_group)
+        else:
+            sweep(g, pixels, pixel_group)
+    g = image
     macs = g.batches * g.out_h * g.out_w * oc * taps
-    note = f"block={block} pixels={pixels} unroll={schedule.unroll}" + (f" simd={flavour}" if flavour else "")
+    note = (f"block={block} pixels={pixels} unroll={schedule.unroll} padded_plane={use_plane}"
+            + (f" simd={flavour}" if flavour else ""))
     return Kernel(K.finish(ib), consts, macs=macs, note=note)
 
 
