@@ -122,7 +122,7 @@ def helper_definition(flavour: str, P: int, B: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-_EXTERN_DECL = re.compile(r"^void mcuorch_(?:mve|dsp|scalar)_\w+\([^)]*\);\n", re.M)
+_EXTERN_DECL = re.compile(r"^(?:void|int32_t) mcuorch_(?:mve|dsp|scalar)_\w+\([^)]*\);\n", re.M)
 
 
 def attach_helpers(kernel_code: str) -> tuple[str, str]:
@@ -138,13 +138,14 @@ def helper_source(kernel_code: str) -> str:
     parts = ["/* SIMD helpers of the integer kernels (mcuorch_tvm/integer/simd.py). */",
              "#include <string.h>"]
     whole = sorted(set(_WHOLE_RE.findall(kernel_code)))
-    flavours = {f for f, _, _ in used} | ({"mve"} if whole else set())
+    flavours = {f for f, _, _ in used} | {name.split("_")[1] for name in whole}
     for flavour in sorted(flavours):
         if flavour in INCLUDES:
             parts.append(f"#if defined({FEATURE_MACRO[flavour]})\n{INCLUDES[flavour]}\n#endif")
     defs = [helper_definition(*u) for u in used]
     if whole:
-        defs = [REQUANT_C] + [MVE_HELPERS[name] for name in whole] + defs
+        common = [REQUANT_C] + ([MVE_REQUANT_C] if any(n in MVE_HELPERS for n in whole) else [])
+        defs = common + [{**MVE_HELPERS, **DSP_HELPERS}[name] for name in whole] + defs
     return "\n".join(parts) + "\n\n" + "\n".join(defs) + "\n"
 # appended to simd.py
 
@@ -168,8 +169,10 @@ static inline int32_t mcuorch_requantize(int32_t acc, int32_t m, int32_t s, int3
   q += zp;
   return q < lo ? lo : q > hi ? hi : q;
 }
-#if defined(__ARM_FEATURE_MVE)
-/* The same on 4 lanes: VQRDMULH is SaturatingRoundingDoublingHighMul; RoundingDivideByPOT is a
+"""
+
+MVE_REQUANT_C = r"""#if defined(__ARM_FEATURE_MVE)
+/* requantize() on 4 lanes: VQRDMULH is SaturatingRoundingDoublingHighMul; RoundingDivideByPOT is a
    rounding shift (VRSHL by -e) after subtracting 1 from negative values when e > 0 (the sign
    bit of x & -e), which turns round-half-up into round-half-away-from-zero. */
 static inline int32x4_t mcuorch_mve_requant(int32x4_t acc, int32x4_t m, int32x4_t s, int32_t zp, int32_t lo, int32_t hi) {
@@ -344,7 +347,35 @@ static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
 }
 
 
-_WHOLE_RE = re.compile(r"\b(" + "|".join(MVE_HELPERS) + r")\b")
+DSP_HELPERS = {
+    "mcuorch_dsp_requantize": r"""/* requantize() for |acc| < 2^30 and a right shift e = -s >= 1 (RequantStage.short_rounding):
+   SaturatingRoundingDoublingHighMul(acc, m) = floor((acc*m + 2^30) / 2^31) is SMMULR(2*acc, m),
+   one instruction; RoundingDivideByPOT is (h + 2^(e-1) - (h < 0)) >> e, which cannot overflow. */
+static inline int32_t mcuorch_dsp_requantize(int32_t acc, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_DSP)
+  int32_t h, e = -s;
+  __asm__("smmulr %0, %1, %2" : "=r"(h) : "r"(acc * 2), "r"(m));
+  h = h + (1 << (e - 1)) - (h < 0);
+  h = (h >= 0 ? h >> e : ~(~h >> e)) + zp;
+  return h < lo ? lo : h > hi ? hi : h;
+#else
+  return mcuorch_requantize(acc, m, s, zp, lo, hi);
+#endif
+}
+""",
+}
+
+_WHOLE_RE = re.compile(r"\b(" + "|".join([*MVE_HELPERS, *DSP_HELPERS]) + r")\b")
+
+
+def requantize(flavour: str | None, acc, stage, multiplier=None, shift=None, round_const=None):
+    """``K.requantize`` or, on the DSP (short rounding form only), ``mcuorch_dsp_requantize``."""
+    if flavour != "dsp" or not stage.short_rounding:
+        return K.requantize(acc, stage, multiplier, shift, round_const)
+    if multiplier is None:
+        multiplier, shift = K.c32(stage.multiplier[0]), K.c32(stage.shift[0])
+    return tirx.call_extern("int32", "mcuorch_dsp_requantize", K.named(acc), multiplier, K.i32(shift),
+                            K.c32(stage.output_zero_point), K.c32(stage.act_min), K.c32(stage.act_max))
 
 
 def call(name: str, *args) -> None:

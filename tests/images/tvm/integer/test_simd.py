@@ -67,7 +67,7 @@ def test_generated_c_per_isa(tmp_path: Path) -> None:
     assert "__smlad" not in mve
     dsp, _ = _aww_source("cortex-m4+dsp", tmp_path)
     for token in ("#if defined(__ARM_FEATURE_DSP)\n#include <arm_acle.h>", "__smlad", "__sxtb16",
-                  "sxtb16 %0, %1, ror #8", "mcuorch_dsp_dot_1x4("):
+                  "sxtb16 %0, %1, ror #8", "mcuorch_dsp_dot_1x4(", "smmulr", "mcuorch_dsp_requantize("):
         assert token in dsp, token
     assert "arm_mve.h" not in dsp
     generic, _ = _aww_source("generic", tmp_path)
@@ -147,7 +147,7 @@ def test_c_requantize_matches_tflite(tmp_path: Path) -> None:
             ref = fp.multiply_by_quantized_multiplier(acc, 1 << 30, s)
             rows.append((acc, 1 << 30, s, max(-128, min(127, ref + 5))))
     table = ",\n".join(f"  {{{a}LL, {m}, {s}, {want}}}" for a, m, s, want in rows)
-    source = (simd.REQUANT_C.replace("#if defined(__ARM_FEATURE_MVE)", "#if 0") +
+    source = (simd.REQUANT_C +
               "#include <stdio.h>\nstatic const struct { long long a; int32_t m, s, want; } t[] = {\n"
               + table + "\n};\nint main(void) {\n  int bad = 0;\n"
               "  for (unsigned i = 0; i < sizeof t / sizeof t[0]; ++i)\n"
@@ -198,3 +198,17 @@ def test_small_padded_input_is_copied_into_a_plane() -> None:
     for isa in ("generic", "cortex-m4+dsp"):
         (call,) = [c for c in lower.lower_program(model, lower.Schedules().for_isa(isa)).calls if c.op == "CONV_2D"]
         assert "padded_plane=True" in call.kernel.note, (isa, call.kernel.note)
+
+
+def test_dsp_requantize_identity() -> None:
+    """mcuorch_dsp_requantize's SMMULR(2x, m) = (2xm + 2^31) >> 32 equals gemmlowp's
+    SaturatingRoundingDoublingHighMul for |x| < 2^30, and the short rounding shift equals
+    RoundingDivideByPOT: the two steps of TFLite's requantization."""
+    rng = np.random.default_rng(3)
+    xs = [int(v) for v in rng.integers(-(2**30) + 1, 2**30, size=3000)] + [-(2**30) + 1, 2**30 - 1, 0, -1, 1]
+    for x in xs:
+        m = int(rng.integers(2**30, 2**31))
+        e = int(rng.integers(1, 32))
+        h = (2 * x * m + 2**31) >> 32
+        assert h == fp.srdhm(x, m)
+        assert (h + (1 << (e - 1)) - (h < 0)) >> e == fp.rdbpot(h, e)

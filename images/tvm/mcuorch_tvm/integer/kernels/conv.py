@@ -299,7 +299,7 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                     if stage.short_rounding:
                         rnd = regs.put(K.c32(1) << (K.c32(-1) - s))
                 with K.serial(0, npix) as p:
-                    value = K.requantize(spill[p * K.c32(width) + r], stage, m, s, rnd)
+                    value = S.requantize(flavour, spill[p * K.c32(width) + r], stage, m, s, rnd)
                     K.store(y, K.T.Cast(K.I8, value), [out_index + ch + p * K.c32(oc)])
 
         def fast_reduction(n, oh, ow0, width, w0) -> None:
@@ -575,7 +575,8 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
 
             def finish(n, oh, ow, acc_expr) -> None:
                 out_index = ((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow) * K.c32(oc) + c
-                K.store(y, K.T.Cast(K.I8, K.requantize(acc_expr, stage, m_c, s_c, rnd_c)), [out_index])
+                K.store(y, K.T.Cast(K.I8, S.requantize(schedule.isa.simd, acc_expr, stage, m_c, s_c, rnd_c)),
+                        [out_index])
 
             def interior_pixel(n, oh, ow, _npix) -> None:
                 base = K.bind(((n * K.c32(g.in_h) + oh * K.c32(sh) - K.c32(pt)) * K.c32(g.in_w)

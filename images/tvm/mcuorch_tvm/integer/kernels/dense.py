@@ -76,7 +76,7 @@ def _block(c0, width, depth, n, xf, w, b, mult, shift, yf, acc, stage, schedule,
               K.T.address_of(w[c0 * K.c32(depth)]), depth, depth)
     else:
         unrolled_range(depth, schedule.unroll, lambda k: _tap(k, xf, xbase, w, w0, width, acc))
-    _requantize_block(c0, width, n, outs, stage, mult, shift, yf, acc)
+    _requantize_block(c0, width, n, outs, stage, mult, shift, yf, acc, schedule.isa.simd)
 
 
 def _tap(k, xf, xbase, w, w0, width, acc) -> None:
@@ -86,9 +86,9 @@ def _tap(k, xf, xbase, w, w0, width, acc) -> None:
         K.store(acc, acc[r] + xv * K.i32(w[wk + K.c32(r)]), [r])
 
 
-def _requantize_block(c0, width, n, outs, stage, mult, shift, yf, acc) -> None:
+def _requantize_block(c0, width, n, outs, stage, mult, shift, yf, acc, flavour=None) -> None:
     ybase = K.bind(n * K.c32(outs) + c0)
     for r in range(width):
         ch = c0 + K.c32(r)
         m, s = (mult[ch], shift[ch]) if stage.per_channel else (None, None)
-        K.store(yf, K.T.Cast(K.I8, K.requantize(acc[r], stage, m, s)), [ybase + K.c32(r)])
+        K.store(yf, K.T.Cast(K.I8, S.requantize(flavour, acc[r], stage, m, s)), [ybase + K.c32(r)])
