@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 from orchestrator.digest import digest_paths
@@ -63,6 +64,19 @@ def bundled_models(search_path: Sequence[Path]) -> dict[str, Path]:
                 if (child / MODEL_FILE).is_file():
                     found.setdefault(child.name, child)
     return found
+
+
+def model_operators(folder: Path) -> list[str] | None:
+    """The TFLite operators a bundled model's `definition.yml` lists (None: not recorded)."""
+    try:
+        raw = yaml.safe_load((folder / DEFINITION_FILE).read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    ops = raw.get("operators") if isinstance(raw, dict) else None
+    if not isinstance(ops, dict):
+        return None
+    names = next((v for v in ops.values() if isinstance(v, list)), None)
+    return sorted({str(n) for n in names}) if names else None
 
 
 def resolve_model(ref: str, search_path: Sequence[Path]) -> ModelRef:

@@ -8,6 +8,7 @@ options come from the backend's output-affecting config keys.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from orchestrator.components.base import (
@@ -21,6 +22,7 @@ from orchestrator.components.base import (
 )
 from orchestrator.components.targets import RiscvTarget
 from orchestrator.errors import ConfigError
+from orchestrator.paths import project_paths
 
 if TYPE_CHECKING:
     from orchestrator.runspec import RunSpec
@@ -95,6 +97,15 @@ class TvmAot(CodegenBackend):
     image_name = "tvm"
     kernel_listing = "memory_plan.json"
     description = "TVM ahead-of-time C with one statically planned arena"
+    #: The image's list of operators its integer kernels lower (one per line, # comments).
+    SUPPORTED_OPS_FILE = Path("tvm") / "mcuorch_tvm" / "integer" / "supported_ops.txt"
+
+    @classmethod
+    def supported_ops(cls) -> frozenset[str]:
+        """Operators `--kernels int` (the default) compiles, as the image declares them."""
+        path = project_paths().images / cls.SUPPORTED_OPS_FILE
+        lines = (line.strip() for line in path.read_text().splitlines())
+        return frozenset(line for line in lines if line and not line.startswith("#"))
 
     @staticmethod
     def resolved_isa(run: RunSpec, cfg: ComponentConfig) -> str:

@@ -1,6 +1,7 @@
 """End to end `-f profile` on the default environment: real BUILD, COMPILE and QEMU with the
 plugin; the per-kernel counts must add up to the Run region exactly, one event per executed
-kernel, and the trace must load in a browser-side trace viewer check (tests/profile_viewer)."""
+kernel, and the trace must pass the Trace Event Format rules and load in Chrome's DevTools
+Performance panel with every kernel drawn (tests/profile_viewer)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_default_environment import last_report, mcuorch
+from tests.profile_viewer.devtools import show_in_devtools
 from tests.profile_viewer.viewer import require_browser, view_trace
 
 TARGETS = ["riscv_qemu", "mps3_an547"]
@@ -75,6 +77,8 @@ def test_traces_pass_the_browser_viewer_check(home: Path, session: tuple[dict, o
         layers = json.loads((out / "profile_summary.json").read_text())["layers"]
         assert seen["problems"] == [] and seen["complete"] == len(layers)
         assert seen["names"] == [layer["name"] for layer in layers]
+        shown = show_in_devtools(out / "profile.json", chrome)
+        assert shown["error"] is None and [e["name"] for e in shown["entries"]] == seen["names"]
 
 
 def test_profile_command_prints_the_table_and_writes_charts(home: Path, session: tuple[dict, object],

@@ -1,10 +1,15 @@
-"""Loads a profile.json in a real browser (headless chromium) and reads back what a trace viewer
-would see: the file is parsed by the browser's JSON.parse and checked in JavaScript against the
-Trace Event Format rules that catapult's importer and Perfetto's JSON parser enforce.
+"""Checks a profile.json against the Trace Event Format rules in a headless browser, and finds
+the browser (require_browser) for this and tests/profile_viewer/devtools.py.
 
-Perfetto's Python trace processor would be the stronger check, but it downloads its binary on
-first use (no internet here), and chrome://tracing cannot be driven headless; this page is the
-offline stand-in. The rules are written here independently of orchestrator.profile.trace.
+This is not a trace viewer: chromium only JSON.parses the file in a page and runs the checks
+written below in JavaScript (independently of orchestrator.profile.trace): every event has a
+ph and a numeric pid/ts/tid, complete events a name and a non-negative dur and no two of them
+on one thread cross, B/E pairs balance, counter args are numbers. They are rules the trace
+importers enforce or silently work around; the DevTools Performance panel, for one, draws only
+the first of two crossing events without an error. Whether a real viewer loads the file and
+shows every kernel is checked by tests/profile_viewer/devtools.py (Chrome's own Performance
+panel); Perfetto's trace processor is not used (its Python package downloads the binary on
+first use, and there is no internet here).
 """
 
 from __future__ import annotations

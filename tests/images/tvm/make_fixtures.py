@@ -220,13 +220,13 @@ def make_case(name: str, seed: int) -> tuple[bytes, dict[str, np.ndarray]]:
 
 
 def make_unsupported(seed: int) -> bytes:
-    """A valid model whose only operator is LOGISTIC (not supported by tvmaot)."""
+    """A valid model whose only operator is LOG_SOFTMAX (not supported by tvmaot)."""
     rng = np.random.default_rng(seed)
-    g = GraphBuilder("unsupported_logistic")
+    g = GraphBuilder("unsupported_log_softmax")
     softmax_vector(g, rng)
     graph = g.build()
     model = graph.quantize(graph.calibrate([rng.normal(size=(SAMPLES, 10))]))
-    model.operators[0].opcode = "LOGISTIC"
+    model.operators[0].opcode = "LOG_SOFTMAX"
     model.operators[0].options_type = None
     model.operators[0].options = {}
     return model.to_bytes()
@@ -240,7 +240,7 @@ def main() -> int:
         with open(DATA / f"{name}.npz", "wb") as f:
             np.savez(f, **arrays)
         print(f"{name}: {len(data)} bytes")
-    (DATA.parent / "unsupported_logistic.tflite").write_bytes(make_unsupported(1000))
+    (DATA.parent / "unsupported_log_softmax.tflite").write_bytes(make_unsupported(1000))
     return 0
 
 

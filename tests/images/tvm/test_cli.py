@@ -151,16 +151,16 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 def test_unsupported_operator(tmp_path: Path):
-    model = DATA / "unsupported_logistic.tflite"
-    result = run_build(model, tmp_path / "out", name="logistic")
+    model = DATA / "unsupported_log_softmax.tflite"
+    result = run_build(model, tmp_path / "out", name="log_softmax")
     assert result.returncode == 2
     line = _one_line_error(result)
-    assert line.startswith("error: logistic: unsupported operator LOGISTIC")
+    assert line.startswith("error: log_softmax: unsupported operator LOG_SOFTMAX")
     assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_unsupported_operator_verbose_has_traceback(tmp_path: Path):
-    result = run_build(DATA / "unsupported_logistic.tflite", tmp_path / "out", "--verbose")
+    result = run_build(DATA / "unsupported_log_softmax.tflite", tmp_path / "out", "--verbose")
     assert result.returncode == 2
     assert "Traceback" in result.stderr
     assert result.stderr.splitlines()[-1].startswith("error: ")

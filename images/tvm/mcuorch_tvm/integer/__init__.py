@@ -50,6 +50,18 @@ Schedules (choices measured with instruction counts on QEMU rv32gc, GCC 12 -O2):
 * ADD, pools, MEAN, PAD, SOFTMAX: straightforward loops (not MAC-bound); SOFTMAX keeps one copy
   of exp (a pass loop) and loops over its barrel-shifter table for code size.
 
+Operators beyond the MAC-bound ones (:mod:`.lower_ops`). A per-element operator of one int8
+input has only 256 possible inputs: RELU, RELU6, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH and
+int8 requantization are tables computed at build time by :mod:`.lut` with the reference
+kernels' own integer arithmetic (gemmlowp logistic/tanh in Q4.27, HARD_SWISH's int16 helpers),
+so the kernel is one load per element. MUL, SUB, MAXIMUM and MINIMUM are integer loops with
+broadcasting; the shape operators are copies (TFLite-Micro copies raw values, whatever the
+quantization). QUANTIZE/DEQUANTIZE at the graph boundary are the only float arithmetic: one
+float32 division and a libm-free round-half-away (quantize), one float32 multiply
+(dequantize, exact because ``double(scale) * (q - zp)`` needs fewer than 53 bits).
+int16 (TFLite's 16x8 scheme): ADD/SUB in a 2^15 common domain, MUL, FULLY_CONNECTED with an int64
+bias and the int64 ``MultiplyByQuantizedMultiplier`` (15-bit multiplier), conversions, copies.
+
 SIMD schedules (``--isa``, :mod:`.isa`, :mod:`.simd`; instruction counts on QEMU, GCC 12 -O2,
 keyword spotting). The ISA is a generation-time choice: it changes blocking and weight layouts,
 which a preprocessor switch alone could not. What is emitted stays portable: the kernels call

@@ -17,7 +17,7 @@ import tvm
 
 from ..errors import UnsupportedOperator, UserError
 from ..tflite_model import ModelInfo, describe, load_model
-from . import quant
+from . import lower_ops, quant
 from .isa import parse_isa
 from .kernels import conv, dense, elementwise, pool, reduce, softmax
 from .kernels.common import Kernel
@@ -45,12 +45,8 @@ class Schedules:
     def for_isa(self, isa: str) -> "Schedules":
         """The same knobs with every family generated for ``isa`` (``--isa``)."""
         target = parse_isa(isa)
-        return Schedules(*(replace(getattr(self, f), isa=target)
-                           for f in ("fully_connected", "conv2d", "depthwise")))
-
-
-SUPPORTED_OPS = ("ADD", "AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED",
-                 "MAX_POOL_2D", "MEAN", "PAD", "PADV2", "RESHAPE", "SOFTMAX")
+        return replace(self, **{f: replace(getattr(self, f), isa=target)
+                                for f in ("fully_connected", "conv2d", "depthwise")})
 
 
 class _Lowering:
@@ -123,6 +119,8 @@ def _bias(op: OpDesc, low: _Lowering, channels: int) -> np.ndarray | None:
 
 def _fully_connected(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
+    if low.tensor(x).dtype == "int16":
+        return lower_ops.fully_connected_16x8(op, low)
     _require_int8(op, low, [x, out])
     if op.options.get("weights_format", 0) != 0:
         raise UnsupportedOperator(op.name, "shuffled weights format")
@@ -203,6 +201,8 @@ def _pool(op: OpDesc, low: _Lowering) -> None:
 
 def _add(op: OpDesc, low: _Lowering) -> None:
     a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
+    if low.tensor(a).dtype == "int16":
+        return lower_ops.add_sub(op, low)
     _require_int8(op, low, [a, b, out])
     shapes = [low.tensor(i).shape for i in (a, b, out)]
     try:
@@ -264,7 +264,10 @@ _LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "PADV2": _pad,
     "RESHAPE": _reshape,
     "SOFTMAX": _softmax,
+    **lower_ops.LOWERINGS,
 }
+
+SUPPORTED_OPS = tuple(sorted(_LOWERINGS))
 
 
 def lower_program(desc: ModelDesc, schedules: Schedules = Schedules()) -> IntegerProgram:
@@ -284,6 +287,29 @@ def lower_program(desc: ModelDesc, schedules: Schedules = Schedules()) -> Intege
     return low.program
 
 
+def _check_graph_io(desc: ModelDesc, info: ModelInfo) -> None:
+    """Graph inputs/outputs are int8/int16, or float32 converted by QUANTIZE (inputs) / DEQUANTIZE
+    (outputs) right at the boundary, the TFLite converter's float-I/O wrapper."""
+    consumers: dict[int, set[str]] = {}
+    producer: dict[int, str] = {}
+    for op in desc.ops:
+        for i in op.inputs:
+            consumers.setdefault(i, set()).add(op.name)
+        for o in op.outputs:
+            producer[o] = op.name
+    for index, tensor in zip(desc.inputs + desc.outputs, info.inputs + info.outputs):
+        if tensor.dtype in ("int8", "int16"):  # each operator checks the types it supports
+            continue
+        is_input = index in desc.inputs
+        if tensor.dtype == "float32" and (consumers.get(index, set()) <= {"QUANTIZE"} if is_input
+                                          else producer.get(index) == "DEQUANTIZE"):
+            continue
+        raise UnsupportedOperator(info.ops[0] if info.ops else "NONE",
+                                  f"graph tensor '{tensor.name}' is {tensor.dtype}; integer kernels need "
+                                  "int8/int16 graph inputs and outputs, or float32 ones through "
+                                  "QUANTIZE/DEQUANTIZE")
+
+
 def lower_to_kernels(model_bytes: bytes, options=None, schedules: Schedules = Schedules()
                      ) -> tuple[tvm.IRModule, ModelInfo]:
     """Drop-in for ``compiler.lower_to_kernels``: (Relax module of integer kernels, summary)."""
@@ -296,13 +322,10 @@ def lower_with_layers(model_bytes: bytes, options=None, schedules: Schedules = S
     """``lower_to_kernels`` plus what each kernel call computes (name, TFLite op, MACs), in call
     order: the memory plan lists it so a profile can name and normalise every kernel."""
     info = describe(load_model(model_bytes))
-    for tensor in info.inputs + info.outputs:
-        if tensor.dtype != "int8":
-            raise UnsupportedOperator(info.ops[0] if info.ops else "NONE",
-                                      f"graph tensor '{tensor.name}' is {tensor.dtype}; integer kernels "
-                                      "need full-int8 models (int8 inputs and outputs)")
+    desc = read_model(model_bytes)
+    _check_graph_io(desc, info)
     if options is not None and getattr(options, "isa", "generic") != "generic":
         schedules = schedules.for_isa(options.isa)
-    program = lower_program(read_model(model_bytes), schedules)
+    program = lower_program(desc, schedules)
     layers = [LayerInfo(c.kernel_name, c.op, c.kernel.macs) for c in program.calls]
     return to_relax(program), info, layers

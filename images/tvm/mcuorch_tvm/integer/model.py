@@ -151,6 +151,41 @@ def _options(op, name: str) -> dict[str, Any]:
     if name == "MEAN":
         keep = bool(load(tflite.ReducerOptions).KeepDims()) if kind == BuiltinOptions.ReducerOptions else False
         return {"keep_dims": keep}
+    return _more_options(name, kind, load, act)
+
+
+def _more_options(name: str, kind: int, load, act) -> dict[str, Any]:
+    """Options of the elementwise and shape operators (``lower_ops``)."""
+    simple = {"MUL": ("MulOptions", tflite.MulOptions), "SUB": ("SubOptions", tflite.SubOptions)}
+    if name in simple:
+        options_name, cls = simple[name]
+        if kind != getattr(BuiltinOptions, options_name):
+            return {"activation": "NONE"}
+        return {"activation": act(load(cls).FusedActivationFunction())}
+    if name == "LEAKY_RELU":
+        alpha = load(tflite.LeakyReluOptions).Alpha() if kind == BuiltinOptions.LeakyReluOptions else 0.0
+        return {"alpha": float(alpha)}
+    if name == "CONCATENATION":
+        o = load(tflite.ConcatenationOptions)
+        return {"axis": int(o.Axis()), "activation": act(o.FusedActivationFunction())}
+    if name == "SQUEEZE":
+        o = load(tflite.SqueezeOptions)
+        return {"dims": [int(d) for d in o.SqueezeDimsAsNumpy()] if o.SqueezeDimsLength() else []}
+    if name == "STRIDED_SLICE":
+        o = load(tflite.StridedSliceOptions)
+        return {"begin_mask": o.BeginMask(), "end_mask": o.EndMask(), "ellipsis_mask": o.EllipsisMask(),
+                "new_axis_mask": o.NewAxisMask(), "shrink_axis_mask": o.ShrinkAxisMask(),
+                "offset": bool(o.Offset())}
+    if name in ("PACK", "UNPACK"):
+        o = load(tflite.PackOptions if name == "PACK" else tflite.UnpackOptions)
+        return {"axis": int(o.Axis())}
+    if name == "TRANSPOSE_CONV":
+        o = load(tflite.TransposeConvOptions)
+        return {"padding": "SAME" if o.Padding() == Padding.SAME else "VALID",
+                "stride": (o.StrideH(), o.StrideW()), "activation": act(o.FusedActivationFunction())}
+    if name == "RESIZE_NEAREST_NEIGHBOR":
+        o = load(tflite.ResizeNearestNeighborOptions)
+        return {"align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}
     return {}
 
 

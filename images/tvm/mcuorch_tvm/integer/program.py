@@ -69,7 +69,8 @@ def to_relax(program: IntegerProgram) -> tvm.IRModule:
                     values[step.output] = bb.emit(relax.op.reshape(values[step.source], shape))
                     continue
                 gvar = bb.add_func(step.kernel.func, step.kernel_name)
-                args = [values[n] for n in step.inputs] + [relax.const(np.ascontiguousarray(c))
+                # The dtype is explicit: ``relax.const`` narrows int64 arrays to int32 otherwise.
+                args = [values[n] for n in step.inputs] + [relax.const(np.ascontiguousarray(c), str(c.dtype))
                                                           for c in step.kernel.constants]
                 values[step.output] = bb.emit(
                     relax.call_tir(gvar, args, relax.TensorType(shape, dtype)))

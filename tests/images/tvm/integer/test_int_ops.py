@@ -57,6 +57,6 @@ def test_unsupported_operator_is_one_clear_error() -> None:
     from mcuorch_tvm.errors import UnsupportedOperator
     from mcuorch_tvm.integer.lower import lower_to_kernels
 
-    model = (OPS_DATA.parent / "unsupported_logistic.tflite").read_bytes()
-    with pytest.raises(UnsupportedOperator, match="unsupported operator LOGISTIC"):
+    model = (OPS_DATA.parent / "unsupported_log_softmax.tflite").read_bytes()
+    with pytest.raises(UnsupportedOperator, match="unsupported operator LOG_SOFTMAX"):
         lower_to_kernels(model)
