@@ -49,7 +49,8 @@ class ConvSchedule:
     #: Largest zero-point padded copy of one input image (bytes, on the stack) that turns every
     #: border pixel into an interior one (first layers on 1-3 channels); 0 disables.
     max_plane_bytes: int = 1024
-    #: Kernel rows of at most this many taps (``k_w * ic``) are unrolled completely.
+    #: Kernel rows of at most this many taps (``k_w * ic``) of a window larger than 1x1 are
+    #: unrolled completely.
     unroll_short_row: int = 8
 
 
@@ -332,8 +333,10 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                             K.store(acc, acc[p * width + r] + xv * wv[r], [p * width + r])
 
                 if dw == 1:
-                    # a short row (first layers: 1-3 channels) is unrolled: no loop per kernel row
-                    unrolled_range(run, run if run <= schedule.unroll_short_row else schedule.unroll, tap)
+                    # a short row of a k x k window (first layers: 1-3 channels) is unrolled: no loop
+                    # per kernel row (measured: a 1x1 layer on 8 channels is faster with its loop)
+                    short = run <= schedule.unroll_short_row and k_h * k_w > 1
+                    unrolled_range(run, run if short else schedule.unroll, tap)
                 else:
                     with K.serial(0, k_w) as kw:
                         def tap_d(i, kw=kw):
