@@ -348,6 +348,22 @@ static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
 
 
 DSP_HELPERS = {
+    "mcuorch_dsp_dot4p": r"""/* acc + x[0]*lo(we) + x[2]*hi(we) + x[1]*lo(wo) + x[3]*hi(wo): four consecutive input bytes
+   against weights packed as int16 pairs (lo + 65536*hi). SXTB16 splits the bytes the same way
+   (0 and 2, 1 and 3), so two SMLAD do four MACs. x[0..3] must be readable. */
+static inline int32_t mcuorch_dsp_dot4p(int32_t acc, const int8_t* x, int32_t we, int32_t wo) {
+#if defined(__ARM_FEATURE_DSP)
+  int32_t v;
+  memcpy(&v, x, 4);
+  return __smlad(mcuorch_sxtb16_ror8(v), wo, __smlad(__sxtb16(v), we, acc));
+#else
+  /* halves of lo + 65536*hi: lo = the low 16 bits as int16, hi = (v - (v & 0xFFFF)) / 65536 */
+  int32_t el = ((we & 0xFFFF) ^ 0x8000) - 0x8000, ol = ((wo & 0xFFFF) ^ 0x8000) - 0x8000;
+  int32_t eh = (we - (we & 0xFFFF)) / 65536, oh = (wo - (wo & 0xFFFF)) / 65536;
+  return acc + x[0] * el + x[2] * eh + x[1] * ol + x[3] * oh;
+#endif
+}
+""",
     "mcuorch_dsp_requantize": r"""/* requantize() for |acc| < 2^30 and a right shift e = -s >= 1 (RequantStage.short_rounding):
    SaturatingRoundingDoublingHighMul(acc, m) = floor((acc*m + 2^30) / 2^31) is SMMULR(2*acc, m),
    one instruction; RoundingDivideByPOT is (h + 2^(e-1) - (h < 0)) >> e, which cannot overflow. */
@@ -366,6 +382,12 @@ static inline int32_t mcuorch_dsp_requantize(int32_t acc, int32_t m, int32_t s, 
 }
 
 _WHOLE_RE = re.compile(r"\b(" + "|".join([*MVE_HELPERS, *DSP_HELPERS]) + r")\b")
+
+
+def pack16(lo, hi):
+    """Two int8 weights (int32 exprs, or None for 0) as the int16 pair ``lo + 65536*hi``."""
+    lo_part = tirx.bitwise_and(lo, K.c32(0xFFFF)) if lo is not None else K.c32(0)
+    return lo_part + hi * K.c32(65536) if hi is not None else lo_part
 
 
 def requantize(flavour: str | None, acc, stage, multiplier=None, shift=None, round_const=None):

@@ -67,7 +67,7 @@ def test_generated_c_per_isa(tmp_path: Path) -> None:
     assert "__smlad" not in mve
     dsp, _ = _aww_source("cortex-m4+dsp", tmp_path)
     for token in ("#if defined(__ARM_FEATURE_DSP)\n#include <arm_acle.h>", "__smlad", "__sxtb16",
-                  "sxtb16 %0, %1, ror #8", "mcuorch_dsp_dot_1x4(", "smmulr", "mcuorch_dsp_requantize("):
+                  "sxtb16 %0, %1, ror #8", "mcuorch_dsp_dot_1x4(", "smmulr", "mcuorch_dsp_requantize(", "mcuorch_dsp_dot4p("):
         assert token in dsp, token
     assert "arm_mve.h" not in dsp
     generic, _ = _aww_source("generic", tmp_path)
@@ -212,3 +212,29 @@ def test_dsp_requantize_identity() -> None:
         h = (2 * x * m + 2**31) >> 32
         assert h == fp.srdhm(x, m)
         assert (h + (1 << (e - 1)) - (h < 0)) >> e == fp.rdbpot(h, e)
+
+
+def test_dsp_pair_helper_against_numpy(tmp_path: Path) -> None:
+    """mcuorch_dsp_dot4p's portable body: weights packed as lo + 65536*hi, negative halves too."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for _ in range(300):
+        x = rng.integers(-128, 128, size=4)
+        w = rng.integers(-128, 128, size=4)
+        acc = int(rng.integers(-10**6, 10**6))
+        we = (int(w[0]) & 0xFFFF) + int(w[2]) * 65536
+        wo = (int(w[1]) & 0xFFFF) + int(w[3]) * 65536
+        rows.append((list(map(int, x)), acc, we, wo, acc + int(np.dot(x, w))))
+    table = ",\n".join(f"  {{{{{x[0]}, {x[1]}, {x[2]}, {x[3]}}}, {acc}, {we}, {wo}, {want}}}"
+                        for x, acc, we, wo, want in rows)
+    source = (simd.helper_source("mcuorch_dsp_dot4p") + "#include <stdio.h>\n"
+              "static const struct { int8_t x[4]; int32_t acc, we, wo, want; } t[] = {\n" + table + "\n};\n"
+              "int main(void) {\n  int bad = 0;\n"
+              "  for (unsigned i = 0; i < sizeof t / sizeof t[0]; ++i)\n"
+              "    bad += mcuorch_dsp_dot4p(t[i].acc, t[i].x, t[i].we, t[i].wo) != t[i].want;\n"
+              '  printf("%d\\n", bad);\n  return 0;\n}\n')
+    src = tmp_path / "pair.c"
+    src.write_text("#include <stdint.h>\n" + source)
+    exe = tmp_path / "pair"
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
+    assert subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.strip() == "0"

@@ -551,18 +551,33 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
         x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
         w, b = bufs[1], bufs[2]
         y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        # DSP: a kernel row's taps are consecutive plane bytes, 4 per SMLAD pair
+        pairs = schedule.isa.dsp and use_plane and dw == 1 and in_regs
+        chunks = -(-k_w // 4)
         if use_plane:
-            # The padding of the plane is the input zero point for every channel: fill once.
-            plane = K.local(plane_h * plane_w, K.I8)
-            with K.serial(0, plane_h * plane_w) as i:
+            # The padding of the plane is the input zero point for every channel: fill once
+            # (3 more bytes: the 4-byte loads of the DSP pairs may read past a row's last tap).
+            size = plane_h * plane_w + (3 if pairs else 0)
+            plane = K.local(size, K.I8)
+            with K.serial(0, size) as i:
                 K.store(plane, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
         with K.serial(0, oc) as c:
             if multiplier == 1:
                 cin = c
             else:
                 cin = K.bind(K.T.truncdiv(c, K.c32(multiplier)))
-            regs = K.Hoisted((taps if in_regs else 0) + 5)
-            wreg = ([regs.put(K.i32(w[c, t])) for t in range(taps)] if in_regs else None)
+            if pairs:  # (even, odd) int16 pairs of each 4-tap chunk of each kernel row
+                regs = K.Hoisted(2 * k_h * chunks + 5)
+
+                def tap_weight(kh, kw):
+                    return K.i32(w[c, kh * k_w + kw]) if kw < k_w else None
+
+                packed_w = [[(regs.put(S.pack16(tap_weight(kh, 4 * j), tap_weight(kh, 4 * j + 2))),
+                              regs.put(S.pack16(tap_weight(kh, 4 * j + 1), tap_weight(kh, 4 * j + 3))))
+                             for j in range(chunks)] for kh in range(k_h)]
+            else:
+                regs = K.Hoisted((taps if in_regs else 0) + 5)
+            wreg = ([regs.put(K.i32(w[c, t])) for t in range(taps)] if in_regs and not pairs else None)
             bias_c = regs.put(b[c])
             rnd_c = None
             if stage.per_channel:
@@ -604,6 +619,11 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
                             base = K.bind(oh * K.c32(sh * plane_w) + ow * K.c32(sw))
                             acc = bias_c
                             for kh in range(k_h):
+                                if pairs:
+                                    for j, (we, wo) in enumerate(packed_w[kh]):
+                                        at = K.T.address_of(plane[base + K.c32(kh * dh * plane_w + 4 * j)])
+                                        acc = K.T.call_extern("int32", "mcuorch_dsp_dot4p", acc, at, we, wo)
+                                    continue
                                 for kw in range(k_w):
                                     tap = plane[base + K.c32(kh * dh * plane_w + kw * dw)]
                                     acc = acc + weight(kh * k_w + kw) * K.i32(tap)
@@ -636,5 +656,5 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
 
                 sweep_pixels(g, interior_pixel, border_pixel)
     macs = g.batches * g.out_h * g.out_w * oc * taps
-    note = f"channel-outer taps_in_registers={in_regs} padded_plane={use_plane}"
+    note = f"channel-outer taps_in_registers={in_regs} padded_plane={use_plane}" + (" simd=dsp" if pairs else "")
     return Kernel(K.finish(ib), consts, macs=macs, note=note)
