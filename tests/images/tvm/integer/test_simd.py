@@ -67,7 +67,8 @@ def test_generated_c_per_isa(tmp_path: Path) -> None:
     assert "__smlad" not in mve
     dsp, _ = _aww_source("cortex-m4+dsp", tmp_path)
     for token in ("#if defined(__ARM_FEATURE_DSP)\n#include <arm_acle.h>", "__smlad", "__sxtb16",
-                  "sxtb16 %0, %1, ror #8", "mcuorch_dsp_dot_1x4(", "smmulr", "mcuorch_dsp_requantize(", "mcuorch_dsp_dot4p("):
+                  "sxtb16 %0, %1, ror #8", "mcuorch_dsp_dot_1x4(", "smmulr", "mcuorch_dsp_requantize(",
+                  "mcuorch_dsp_dot4p("):
         assert token in dsp, token
     assert "arm_mve.h" not in dsp
     generic, _ = _aww_source("generic", tmp_path)
