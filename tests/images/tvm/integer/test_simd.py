@@ -202,9 +202,10 @@ def test_small_padded_input_is_copied_into_a_plane() -> None:
 
 
 def test_dsp_requantize_identity() -> None:
-    """mcuorch_dsp_requantize's SMMULR(2x, m) = (2xm + 2^31) >> 32 equals gemmlowp's
-    SaturatingRoundingDoublingHighMul for |x| < 2^30, and the short rounding shift equals
-    RoundingDivideByPOT: the two steps of TFLite's requantization."""
+    """mcuorch_dsp_requantize's SMMULR(2x, m) = (2xm + 2^31) >> 32 (and tir.srdhm_small's high
+    word plus carry, the same value) equals gemmlowp's SaturatingRoundingDoublingHighMul for
+    |x| < 2^30, and the short rounding shift equals RoundingDivideByPOT: the two steps of
+    TFLite's requantization."""
     rng = np.random.default_rng(3)
     xs = [int(v) for v in rng.integers(-(2**30) + 1, 2**30, size=3000)] + [-(2**30) + 1, 2**30 - 1, 0, -1, 1]
     for x in xs:
