@@ -77,7 +77,8 @@ feature macro, with the scalar loop as fallback, so the same C is exact everywhe
   aww 10.30M -> 6.45M.
 * Every ISA: a CONV_2D whose padded input is small (<= 1 KiB: first layers on 1-3 channels) is
   copied into a zero-point plane, so no pixel takes the guarded path; kernel rows of <= 8
-  taps of a larger-than-1x1 window are unrolled (aww rv32gc 10.69M -> 9.99M).
+  taps of a larger-than-1x1 window are unrolled; with |acc| < 2^30 the doubling high multiply
+  is the high word of 2x*m plus one carry bit (aww rv32gc 10.69M -> 9.92M).
 * Cortex-M55 MVE (``+mve``): 1x1 CONV_2D per pixel, four ``VMLADAVA`` sums per 16-byte step
   (weights ``[OC/4][IC/16][4][16]``, one 64-byte run) turned into one vector, bias added and
   requantized on 4 lanes (0.32/MAC); DEPTHWISE per pixel on 8 channels, int16 products
