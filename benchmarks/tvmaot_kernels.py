@@ -1,10 +1,12 @@
 """tvmaot's integer kernels against its float path and the published kernel libraries.
 
 For every bundled model this runs `mcuorch` (Docker runtime, default environment) on
-`riscv_qemu` rv32gc, `riscv_qemu` rv32imc and `mps3_an547`, with `tvmaot.kernels=int` and
-`float`, at `-O2` and `-O3`, and prints instructions per inference, ROM, RAM and stack, the
-validation result against TFLite-Micro, and the reference points published for the same
-MLPerf Tiny models on RISC-V (instructions per inference).
+`riscv_qemu` rv32gc, `riscv_qemu` rv32imc, `mps3_an547` (Cortex-M55) and `mps2_an386`
+(Cortex-M4F), with `tvmaot.kernels=int` and `float`, at `-O2` and `-O3`; the integer kernels
+both for the target's ISA (`tvmaot.isa=auto`: MVE on the M55, DSP on the M4) and as portable
+scalar C (`tvmaot.isa=generic`). It prints instructions per inference and per MAC, ROM, RAM and
+stack, the validation result against TFLite-Micro, the reference points published for the same
+MLPerf Tiny models on RISC-V, and the SIMD kernels against the scalar ones and CMSIS-NN.
 
 Instruction counts are exact (QEMU TCG plugin), so one session is enough. Run:
 `python benchmarks/tvmaot_kernels.py [--models aww resnet] [--home DIR]`.
@@ -29,8 +31,11 @@ REFERENCES = {  # published instructions per inference on RISC-V (MLonMCU measur
     "resnet": {"TFLite-Micro reference": 170e6, "muRISCV-NN": 54.9e6, "CMSIS-NN": 64.0e6},
 }
 GOALS = {"aww": 20e6, "resnet": 94e6}
-COLUMNS = ["Model", "Target", "arch", "kernels", "opt", "Run Instructions", "Total ROM", "Total RAM",
-           "RAM stack", "Validation", "Validation Max Diff"]
+# CMSIS-NN's kernels on the same boards (instructions per inference, the issue's figures)
+ARM_REFERENCES = {"aww": {"mps3_an547": 1.81e6, "mps2_an386": 7.65e6}}
+ARM_TARGETS = {"mps3_an547": "cortex-m55", "mps2_an386": "cortex-m4"}
+COLUMNS = ["Model", "Target", "arch", "kernels", "isa", "opt", "Run Instructions", "instr/MAC", "Total ROM",
+           "Total RAM", "RAM stack", "Validation", "Validation Max Diff"]
 
 
 def run_matrix(models: list[str], home: Path) -> pd.DataFrame:
@@ -39,22 +44,26 @@ def run_matrix(models: list[str], home: Path) -> pd.DataFrame:
     for arch in ("rv32gc", "rv32imc"):
         for kernels in ("int", "float"):
             for opt in ("2", "3"):
-                gens += ["--config-gen", f"riscv_qemu.arch={arch}", f"tvmaot.kernels={kernels}",
-                         f"mlif.optimize={opt}", "mlif.validate=exact"]
+                for isa in ("auto", "generic") if kernels == "int" else ("auto",):
+                    gens += ["--config-gen", f"riscv_qemu.arch={arch}", f"tvmaot.kernels={kernels}",
+                             f"tvmaot.isa={isa}", f"mlif.optimize={opt}", "mlif.validate=exact"]
     env = {**os.environ, "MCUORCH_HOME": str(home)}
     label = "tvmaot-kernels"
     cmd = [sys.executable, "-m", "orchestrator", "run", *models, "-b", "tvmaot", "-t", "riscv_qemu",
-           "-t", "mps3_an547", *gens, "--parallel", "2", "-l", label, "-q",
+           "-t", "mps3_an547", "-t", "mps2_an386", *gens, "--parallel", "2", "-l", label, "-q",
            "--postprocess", "config2cols"]
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if result.returncode not in (0, 1):
         sys.exit(f"mcuorch failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     df = pd.read_json(home / "results" / f"{label}.json", orient="records")
-    df["arch"] = df["config_riscv_qemu.arch"].where(df["Target"] == "riscv_qemu", "cortex-m55")
+    df["arch"] = df["config_riscv_qemu.arch"].where(df["Target"] == "riscv_qemu", df["Target"].map(ARM_TARGETS))
     df["kernels"] = df["config_tvmaot.kernels"]
+    # the ISA the BUILD generated for (metrics.json); rv32 targets always get scalar C
+    df["isa"] = df["ISA"].where(df["kernels"] == "int", "-") if "ISA" in df else df["config_tvmaot.isa"]
     df["opt"] = "-O" + df["config_mlif.optimize"].astype(str)
-    # mps3_an547 ignores riscv_qemu.arch: keep one of its duplicate rows
-    return df.drop_duplicates(subset=["Model", "Target", "arch", "kernels", "opt"])
+    df["instr/MAC"] = (df["Run Instructions"] / df["MACs"]).round(2)
+    # Arm targets ignore riscv_qemu.arch: keep one of their duplicate rows
+    return df.drop_duplicates(subset=["Model", "Target", "arch", "kernels", "isa", "opt"])
 
 
 def print_tables(df: pd.DataFrame) -> None:
@@ -62,7 +71,7 @@ def print_tables(df: pd.DataFrame) -> None:
     print(df[COLUMNS].sort_values(["Model", "Target", "arch", "kernels", "opt"]).to_string(index=False))
     print("\nInteger kernels: best optimisation level against the float path and published figures")
     for model in df["Model"].unique():
-        rows = df[(df["Model"] == model) & (df["arch"] == "rv32gc")]
+        rows = df[(df["Model"] == model) & (df["arch"] == "rv32gc") & (df["isa"].isin(["rv32gc", "-"]))]
         best_int = rows[rows["kernels"] == "int"].sort_values("Run Instructions").iloc[0]
         best_float = rows[rows["kernels"] == "float"].sort_values("Run Instructions").iloc[0]
         same_opt_float = rows[(rows["kernels"] == "float") & (rows["opt"] == best_int["opt"])].iloc[0]
@@ -75,6 +84,23 @@ def print_tables(df: pd.DataFrame) -> None:
             line += f"; goal <= {GOALS[model] / 1e6:.0f}M"
             line += "".join(f"; {name} {value / 1e6:.1f}M" for name, value in REFERENCES[model].items())
         print(line)
+    print("\nSIMD integer kernels (tvmaot.isa=auto) against portable scalar C (generic), best -O each")
+    for model in df["Model"].unique():
+        for target in ARM_TARGETS:
+            rows = df[(df["Model"] == model) & (df["Target"] == target) & (df["kernels"] == "int")]
+            simd = rows[rows["isa"] != "generic"].sort_values("Run Instructions")
+            scalar = rows[rows["isa"] == "generic"].sort_values("Run Instructions")
+            if simd.empty or scalar.empty:
+                continue
+            best, base = simd.iloc[0], scalar.iloc[0]
+            line = (f"{model:<11} {target:<11} {best['isa']:<15} {best['opt']}: "
+                    f"{best['Run Instructions'] / 1e6:7.2f}M ({best['instr/MAC']:.2f}/MAC), scalar "
+                    f"{base['Run Instructions'] / 1e6:.2f}M ({base['instr/MAC']:.2f}/MAC), "
+                    f"x{base['Run Instructions'] / best['Run Instructions']:.2f}; exact {bool(best['Validation'])}")
+            ref = ARM_REFERENCES.get(model, {}).get(target)
+            if ref:
+                line += f"; CMSIS-NN {ref / 1e6:.2f}M"
+            print(line)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from orchestrator.components.base import (
     Backend,
@@ -78,10 +78,17 @@ class TvmAotConfig(TvmConfig):
     fuse_epilogues: bool = setting(True, description="fuse residual ADD/clip into the producing kernel")
     usmp: bool = setting(False, description="unified static memory planning (the fork's tvmaot in tumeda)")
     unpacked_api: bool = setting(False, description="call kernels with plain pointers (the fork's tvmaot in tumeda)")
+    isa: str = setting("auto", pattern=r"^[a-z][a-z0-9_-]*(\+[a-z0-9_.]+)*$",
+                       description="instruction set the integer kernels are generated for: auto = the run's "
+                       "target (e.g. cortex-m55+mve, cortex-m4+dsp, rv32gc), generic = portable scalar C")
 
 
 class TvmAot(CodegenBackend):
-    """TVM to dependency-free C with a static arena (upstream Relax, or the fork's AOT)."""
+    """TVM to dependency-free C with a static arena (upstream Relax, or the fork's AOT).
+
+    The kernels are generated for the target's instruction set (`isa`, resolved from the
+    target's facts when `auto`): it is passed as `--isa` and enters the BUILD key, so a run on
+    a Cortex-M55 and one on a Cortex-M4 build different code from the same model."""
 
     name = "tvmaot"
     framework = "tvm"
@@ -99,6 +106,33 @@ class TvmAot(CodegenBackend):
         path = project_paths().images / cls.SUPPORTED_OPS_FILE
         lines = (line.strip() for line in path.read_text().splitlines())
         return frozenset(line for line in lines if line and not line.startswith("#"))
+
+    @staticmethod
+    def resolved_isa(run: RunSpec, cfg: ComponentConfig) -> str:
+        """`isa` of the backend's config, `auto` replaced by the run's target ISA (`generic`
+        when the target states none)."""
+        isa = cfg.isa  # type: ignore[attr-defined]
+        if isa != "auto":
+            return isa
+        return run.target_component.isa(run.configs[run.target]) or "generic"
+
+    def key_config(self, run: RunSpec) -> dict[str, dict[str, Any]]:
+        cfg = run.configs[self.name]
+        return {self.name: {**cfg.key_values(), "isa": self.resolved_isa(run, cfg)}}
+
+    def options(self, cfg: ComponentConfig) -> list[str]:
+        argv = super().options(cfg)
+        if "--isa" in argv:  # job() passes the resolved value
+            i = argv.index("--isa")
+            del argv[i:i + 2]
+        return argv
+
+    def job(self, ctx: StageContext) -> JobSpec:
+        spec = super().job(ctx)
+        isa = self.resolved_isa(ctx.run, ctx.cfg(self.name))
+        if isa == "generic":
+            return spec
+        return spec.model_copy(update={"argv": [*spec.argv, "--isa", isa]})
 
 
 class TflmConfig(StageConfig):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.components.facts import target_facts
 from orchestrator.paths import ProjectPaths
 
 if TYPE_CHECKING:
@@ -244,6 +245,15 @@ class Target(StageComponent):
     def compile_args(self, config: ComponentConfig) -> list[str]:
         """Extra platform arguments this target needs (e.g. `--arch`, `--abi`)."""
         return []
+
+    def isa(self, config: ComponentConfig) -> str | None:
+        """The instruction set the program is compiled for, as code generators name it
+        (`cortex-m55+mve`, `cortex-m4+dsp`, ...): `isa` of the default arch variant in
+        sw/targets/<target>.json; None when the target software does not state one."""
+        facts = target_facts(self.sw_target(config))
+        variant = facts.get("arch_variants", {}).get(facts.get("default_arch"), {})
+        isa = variant.get("isa") if isinstance(variant, dict) else None
+        return isa if isinstance(isa, str) else None
 
     def extra_inputs(self, run: RunSpec) -> list[Stage]:
         """Stages besides COMPILE whose outputs this run's RUN job reads (e.g. BUILD's kernel

@@ -59,6 +59,9 @@ class RiscvTarget(Target):
         cfg: RiscvConfig = config  # type: ignore[assignment]
         return ["--arch", self.march(cfg), *(["--abi", cfg.abi] if cfg.abi else [])]
 
+    def isa(self, config: ComponentConfig) -> str | None:
+        return self.march(config)  # type: ignore[arg-type]
+
 
 def _elf(ctx: StageContext) -> str:
     return str(ctx.inputs[Stage.COMPILE.value] / "app.elf")

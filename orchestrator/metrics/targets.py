@@ -77,6 +77,9 @@ class ArchVariant(BaseModel):
     qemu_cpu: str | None = None
     spike_isa: str | None = None
     """Spike's --isa for this variant (targets run by Spike)."""
+    isa: str | None = None
+    """The instruction set as code generators name it (`cortex-m55+mve`, `cortex-m4+dsp`): what
+    tvmaot generates its kernels for (`Target.isa`; RISC-V targets use -march instead); None: portable C."""
 
 
 class RunSpec(BaseModel):

@@ -45,7 +45,7 @@ def test_stage_argv_follow_the_contracts(run, tmp_path: Path) -> None:  # type: 
     build = spec.components["backend"].job(ctx)
     assert build.image == "tvm" and build.argv == [
         "mcuorch-tvmaot", "--model", str(tmp_path / "LOAD/model.tflite"), "--meta", str(tmp_path / "LOAD/model.json"),
-        "--out", str(tmp_path / "OUT")]
+        "--out", str(tmp_path / "OUT"), "--isa", "rv32gc"]
     compile_ = spec.components["platform"].job(ctx)
     sw = project_paths().sw
     assert compile_.image == "gnu-riscv" and compile_.argv == [
@@ -65,6 +65,27 @@ def test_backend_options_only_when_changed(run, tmp_path: Path) -> None:  # type
     spec = run("host_x86", config=["tvmaot.opt_level=1"])
     argv = spec.components["backend"].job(_ctx(spec, tmp_path)).argv
     assert argv[-2:] == ["--opt-level", "1"]
+
+
+def test_tvmaot_builds_for_the_target_isa(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`tvmaot.isa=auto` passes the target's ISA (sw/targets facts; RISC-V: -march) as --isa and
+    puts it into the BUILD key; an explicit value wins; a target without one builds generic C."""
+    def build(target: str, *config: str) -> tuple[list[str], str]:
+        spec = run(target, config=list(config))
+        backend = spec.components["backend"]
+        return backend.job(_ctx(spec, tmp_path)).argv, backend.key_config(spec)["tvmaot"]["isa"]
+
+    assert build("mps3_an547")[0][-2:] == ["--isa", "cortex-m55+mve"]
+    assert build("mps2_an386")[0][-2:] == ["--isa", "cortex-m4+dsp"]
+    assert build("mps2_an385")[0][-2:] == ["--isa", "cortex-m3"]
+    assert build("riscv_qemu", "riscv_qemu.arch=rv32imc")[0][-2:] == ["--isa", "rv32imc"]
+    argv, key = build("host_x86")
+    assert "--isa" not in argv and key == "generic"
+    argv, key = build("mps3_an547", "tvmaot.isa=generic")
+    assert "--isa" not in argv and key == "generic"
+    argv, key = build("mps2_an386", "tvmaot.isa=cortex-m55+mve")
+    assert argv[-2:] == ["--isa", "cortex-m55+mve"] and key == "cortex-m55+mve"
+    assert len({build(t)[1] for t in ("mps3_an547", "mps2_an386", "riscv_qemu", "host_x86")}) == 4
 
 
 def test_arm_boards_and_host(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,11 @@ def test_tumeda_matrix_dedupes_to_2_4_8_8(models: Path) -> None:
 
 def test_until_stops_planning(models: Path) -> None:
     plan = _plan("default", until=Stage.BUILD, models=["aww"], targets=["host_x86", "riscv_qemu"])
-    assert plan.counts() == {Stage.LOAD: 1, Stage.BUILD: 1}
+    # tvmaot builds for the target's ISA: generic C for host_x86, rv32gc for riscv_qemu
+    assert plan.counts() == {Stage.LOAD: 1, Stage.BUILD: 2}
+    same_isa = _plan("default", until=Stage.BUILD, models=["aww"], targets=["riscv_qemu"],
+                     config_gen=[["riscv_qemu.timeout_sec=5"], ["riscv_qemu.timeout_sec=50"]])
+    assert same_isa.counts() == {Stage.LOAD: 1, Stage.BUILD: 1}
 
 
 def test_run_only_config_does_not_change_compile_or_earlier_keys(models: Path) -> None:

@@ -96,6 +96,12 @@ def parser() -> argparse.ArgumentParser:
         "--unpacked-api", action="store_true",
         help="TVM fork only (tumeda); kernels here always take plain pointers: rejected here",
     )
+    p.add_argument(
+        "--isa", default="generic", metavar="ISA",
+        help="instruction set of the integer kernels, as the target states it: cortex-m55+mve (Helium), "
+        "cortex-m4+dsp (SMLAD) get SIMD schedules; anything else (rv32gc, generic) portable scalar C "
+        "(default generic). SIMD code is guarded by the compiler's feature macro with a scalar fallback",
+    )
     p.add_argument("--verbose", action="store_true", help="tracebacks and TVM log on errors")
     return p
 
@@ -181,6 +187,7 @@ def run(args: argparse.Namespace, model_name: str) -> None:
         unroll_reduction=args.unroll_reduction,
         arena_alignment=args.arena_alignment,
         fuse_epilogues=args.fuse_epilogues,
+        isa=args.isa,
     )
     with _native_stderr_captured(keep=args.verbose):
         result = build(model_bytes, model_name, options)

@@ -23,6 +23,8 @@ from .emitter import emit
 from .graph import extract_graph
 from .integer.lower import LayerInfo
 from .integer.lower import lower_with_layers as lower_integer
+from .integer.isa import parse_isa
+from .integer.simd import attach_helpers
 from .kernels import build_kernels, kernel_symbols
 from .partition import group_kernels
 from .planner import ArenaPlan, check_plan, peak_live_bytes, plan_arena
@@ -40,6 +42,9 @@ class BuildOptions:
     unroll_reduction: int = 0
     arena_alignment: int = 16
     fuse_epilogues: bool = True
+    isa: str = "generic"
+    """Instruction set of the integer kernels (``integer.isa``): ``cortex-m55+mve`` and
+    ``cortex-m4+dsp`` get SIMD schedules, anything else portable scalar C."""
 
 
 @dataclass
@@ -76,6 +81,7 @@ def lower_to_kernels(model_bytes: bytes, options: BuildOptions) -> tuple[tvm.IRM
 def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildResult:
     """Run the whole pipeline and return the ``codegen/`` files with plan and metrics."""
     start = time.perf_counter()
+    parse_isa(options.isa)  # a malformed --isa is a user error, whichever kernels
     if options.kernels == "int":
         mod, info, layers = lower_integer(model_bytes, options)
     else:
@@ -91,7 +97,8 @@ def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildRe
     lives = graph.lifetimes()
     plan = plan_arena(lives, options.arena_alignment)
     check_plan(plan)
-    files = emit(graph, plan, kernels.code, kernels.prototypes, model_name)
+    helpers, code = attach_helpers(kernels.code)
+    files = emit(graph, plan, code, kernels.prototypes, model_name, helpers)
     elapsed = time.perf_counter() - start
 
     weights = sum(t.nbytes for t in graph.tensors.values() if t.kind == "constant")
@@ -106,6 +113,7 @@ def build(model_bytes: bytes, model_name: str, options: BuildOptions) -> BuildRe
         "Generation Time [s]": round(elapsed, 3),
         "TVM Version": str(tvm.__version__),
         "Kernels": options.kernels,
+        "ISA": options.isa,
     }
     return BuildResult(files=files, graph=graph, plan=plan, info=info, metrics=metrics, layers=layers)
 

@@ -10,7 +10,7 @@ shared with the float path unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tvm
@@ -18,6 +18,7 @@ import tvm
 from ..errors import UnsupportedOperator, UserError
 from ..tflite_model import ModelInfo, describe, load_model
 from . import lower_ops, quant
+from .isa import parse_isa
 from .kernels import conv, dense, elementwise, pool, reduce, softmax
 from .kernels.common import Kernel
 from .model import ModelDesc, OpDesc, TensorDesc, read_model
@@ -41,7 +42,11 @@ class Schedules:
     conv2d: conv.ConvSchedule = field(default_factory=conv.ConvSchedule)
     depthwise: conv.DepthwiseSchedule = field(default_factory=conv.DepthwiseSchedule)
 
-
+    def for_isa(self, isa: str) -> "Schedules":
+        """The same knobs with every family generated for ``isa`` (``--isa``)."""
+        target = parse_isa(isa)
+        return replace(self, **{f: replace(getattr(self, f), isa=target)
+                                for f in ("fully_connected", "conv2d", "depthwise")})
 
 
 class _Lowering:
@@ -319,6 +324,8 @@ def lower_with_layers(model_bytes: bytes, options=None, schedules: Schedules = S
     info = describe(load_model(model_bytes))
     desc = read_model(model_bytes)
     _check_graph_io(desc, info)
+    if options is not None and getattr(options, "isa", "generic") != "generic":
+        schedules = schedules.for_isa(options.isa)
     program = lower_program(desc, schedules)
     layers = [LayerInfo(c.kernel_name, c.op, c.kernel.macs) for c in program.calls]
     return to_relax(program), info, layers

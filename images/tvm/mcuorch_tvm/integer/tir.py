@@ -84,6 +84,18 @@ def srdhm_positive(x: tirx.PrimExpr, multiplier: tirx.PrimExpr) -> tirx.PrimExpr
     return T.Cast(I32, ashr(p, 31))
 
 
+def srdhm_small(x: tirx.PrimExpr, multiplier: tirx.PrimExpr) -> tirx.PrimExpr:
+    """:func:`srdhm_positive` for ``|x| < 2^30`` (checked at build time).
+
+    ``floor((x*m + 2^30) / 2^31) = floor((2x*m + 2^31) / 2^32)``: the high word of ``2x*m`` plus
+    bit 31 of its low word (the carry of adding 2^31). On a 32-bit core that is a multiply-high,
+    a multiply, a shift and an add instead of a 64-bit add and a 64-bit shift.
+    """
+    p = named(i64(x * c32(2)) * i64(multiplier))
+    carry = T.Cast(I32, tirx.bitwise_and(T.Cast("uint64", p) >> tirx.const(31, "uint64"), tirx.const(1, "uint64")))
+    return T.Cast(I32, ashr(p, 32)) + carry
+
+
 def rdbpot(x: tirx.PrimExpr, exponent) -> tirx.PrimExpr:
     """gemmlowp ``RoundingDivideByPOT``: nearest, ties away from zero, for 0 <= exponent <= 31."""
     x = named(x)
@@ -180,11 +192,11 @@ def requantize(acc: tirx.PrimExpr, stage: RequantStage, multiplier=None, shift=N
         if not m:
             out = c32(0)
         elif stage.short_rounding:
-            out = rdbpot_small(srdhm_positive(x, c32(m)), -s)
+            out = rdbpot_small(srdhm_small(x, c32(m)), -s)
         else:
             out = rdbpot(srdhm_positive(x, c32(m)), -s if s < 0 else 0)
     elif stage.short_rounding:
-        out = rdbpot_small(srdhm_positive(acc, multiplier), c32(0) - i32(shift), round_const)
+        out = rdbpot_small(srdhm_small(acc, multiplier), c32(0) - i32(shift), round_const)
     else:
         s32 = i32(shift)
         if stage.has_left_shift:

@@ -27,13 +27,14 @@ if str(TVM_TESTS) not in sys.path:
 from support import vectors  # noqa: E402  (the helpers of the whole tvm suite)
 
 
-def build_int(model: bytes, name: str):
-    """The BUILD pipeline with the integer lowering hooked in (``--kernels int``)."""
+def build_int(model: bytes, name: str, isa: str = "generic"):
+    """The BUILD pipeline with the integer lowering hooked in (``--kernels int``), kernels
+    generated for ``isa`` (SIMD helpers compile to their scalar fallbacks on the host)."""
     from mcuorch_tvm import compiler
     from mcuorch_tvm.integer import lower
 
     with mock.patch.object(compiler, "lower_to_kernels", lower.lower_to_kernels):
-        return compiler.build(model, name, compiler.BuildOptions())
+        return compiler.build(model, name, compiler.BuildOptions(isa=isa))
 
 
 def write_codegen(result, directory: Path) -> Path:
@@ -74,9 +75,10 @@ def mismatches(got: list[np.ndarray], want: list[np.ndarray]) -> tuple[int, int,
     return diff, total, worst
 
 
-def check_case(model_path: Path, arrays: dict[str, np.ndarray], tmp_path: Path) -> tuple[int, int, int]:
+def check_case(model_path: Path, arrays: dict[str, np.ndarray], tmp_path: Path,
+               isa: str = "generic") -> tuple[int, int, int]:
     """Build, compile, run every vector; returns the summed :func:`mismatches`."""
-    result = build_int(model_path.read_bytes(), model_path.stem)
+    result = build_int(model_path.read_bytes(), model_path.stem, isa)
     codegen = write_codegen(result, tmp_path / "codegen")
     exe = tmp_path / "app"
     compile_host(codegen, exe)

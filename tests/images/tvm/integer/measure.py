@@ -12,7 +12,8 @@ runs it with the project's QEMU runner and instruction-count plugin, and reports
 Usage (dev venv with apache-tvm, tflite, tflite-micro; riscv/arm GCC + picolibc, QEMU)::
 
     python tests/images/tvm/integer/measure.py models/aww/model.tflite models/aww/golden \\
-        [--kernels int|float] [--target riscv_qemu] [--arch rv32gc] [--optimize 2|3|s] [--json OUT]
+        [--kernels int|float] [--target riscv_qemu] [--arch rv32gc] [--isa cortex-m55+mve]
+        [--optimize 2|3|s] [--json OUT]
 """
 
 from __future__ import annotations
@@ -58,9 +59,9 @@ class Measurement:
     per_kernel: dict[str, dict] = field(default_factory=dict)
 
 
-def build_codegen(model_path: Path, out: Path, kernels: str) -> compiler.BuildResult:
+def build_codegen(model_path: Path, out: Path, kernels: str, isa: str = "generic") -> compiler.BuildResult:
     data = model_path.read_bytes()
-    options = compiler.BuildOptions()
+    options = compiler.BuildOptions(isa=isa)
     if kernels == "int":
         with mock.patch.object(compiler, "lower_to_kernels", lower.lower_to_kernels):
             result = compiler.build(data, model_path.parent.name, options)
@@ -102,10 +103,10 @@ def _call_sites(objdump: str, elf: Path, function: str) -> list[tuple[str, int, 
 
 
 def measure(model_path: Path, golden: Path, kernels: str = "int", target: str = "riscv_qemu",
-            arch: str = "rv32gc", optimize: str = "2", work: Path | None = None) -> Measurement:
+            arch: str = "rv32gc", optimize: str = "2", work: Path | None = None, isa: str = "generic") -> Measurement:
     board, prefix = BOARDS[target]
     work = work or Path(tempfile.mkdtemp(prefix="mcuorch-measure-"))
-    result = build_codegen(model_path, work / "codegen", kernels)
+    result = build_codegen(model_path, work / "codegen", kernels, isa)
     cmd = ["sh", str(REPO / "sw" / "compile.sh"), "--target", target, "--codegen", str(work / "codegen"),
            "--golden", str(golden), "--out", str(work / "compile"), "--optimize", optimize]
     if target == "riscv_qemu":
@@ -147,7 +148,7 @@ def measure(model_path: Path, golden: Path, kernels: str = "int", target: str = 
     m.mismatches = int(found.group(1)) if found else -1
     macs_by_kernel = {}
     if kernels == "int":
-        program = lower.lower_program(lower.read_model(model_path.read_bytes()))
+        program = lower.lower_program(lower.read_model(model_path.read_bytes()), lower.Schedules().for_isa(isa))
         macs_by_kernel = {c.kernel_name: c.kernel.macs for c in program.calls}
         m.macs = program.macs
     for name, reg in counts["regions"].items():
@@ -172,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kernels", choices=("int", "float"), default="int")
     p.add_argument("--target", choices=sorted(BOARDS), default="riscv_qemu")
     p.add_argument("--arch", default="rv32gc")
+    p.add_argument("--isa", default="generic", help="ISA of the integer kernels (cortex-m55+mve, cortex-m4+dsp)")
     p.add_argument("--optimize", choices=("2", "3", "s"), default="2")
     p.add_argument("--work", type=Path)
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
-    m = measure(args.model, args.golden, args.kernels, args.target, args.arch, args.optimize, args.work)
+    m = measure(args.model, args.golden, args.kernels, args.target, args.arch, args.optimize, args.work, args.isa)
     where = f"{m.target}/{m.arch}" if m.target == "riscv_qemu" else m.target
     print(f"{m.model} {m.kernels} {where} -O{m.optimize}: {m.run_instructions} instructions/inference,"
           f" mismatches {m.mismatches}, MACs {m.macs}"

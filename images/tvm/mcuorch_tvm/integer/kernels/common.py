@@ -46,6 +46,16 @@ def block_weights(w: np.ndarray, block: int) -> np.ndarray:
     return np.concatenate(parts).astype(w.dtype) if parts else w.reshape(-1)
 
 
+def block_rows(w: np.ndarray, block: int) -> np.ndarray:
+    """Reorder ``[C, H, R]`` weights (C output channels, H kernel rows of R taps) for the SIMD
+    schedules: ``[block][h][channel-in-block][r]``, tail block last, so that a block's
+    kernel row is ``width`` contiguous runs of R taps (one per channel)."""
+    c, h, r = w.shape
+    parts = [np.ascontiguousarray(w[start:start + width].transpose(1, 0, 2)).reshape(-1)
+             for start, width in split_blocks(c, block)]
+    return np.concatenate(parts).astype(w.dtype) if parts else w.reshape(-1)
+
+
 def unrolled_range(extent: int, unroll: int, body: Callable[[tirx.PrimExpr], None]) -> None:
     """``for i in range(extent): body(i)`` with ``unroll`` copies per iteration (+ remainder).
 

@@ -20,13 +20,15 @@ bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .. import simd as S
 from .. import tir as K
+from ..isa import GENERIC, Isa
 from ..tir import RequantStage
-from .common import Kernel, block_weights, unrolled_range, weighted_signature
+from .common import Kernel, block_rows, block_weights, unrolled_range, weighted_signature
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,19 @@ class ConvSchedule:
     pixels: int = 0
     unroll: int = 1
     max_accumulators: int = 16   # P*B accumulators, plus P inputs and B weights, fit 31 GPRs
+    isa: Isa = GENERIC
+    #: SIMD schedules: largest zero-point row (bytes, on the stack) that lets border pixels use
+    #: the dot-product helper too; wider rows take the scalar guarded path.
+    max_zero_row: int = 1024
+    #: MVE: kernel rows shorter than this many bytes (``k_w * ic``, e.g. a first layer on 1-3
+    #: input channels) vectorise over output channels instead of the row (VMLADAVA wants 16).
+    mve_min_run: int = 16
+    #: Largest zero-point padded copy of one input image (bytes, on the stack) that turns every
+    #: border pixel into an interior one (first layers on 1-3 channels); 0 disables.
+    max_plane_bytes: int = 1024
+    #: Kernel rows of at most this many taps (``k_w * ic``) of a window larger than 1x1 are
+    #: unrolled completely.
+    unroll_short_row: int = 8
 
 
 def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, int]:
@@ -64,6 +79,17 @@ def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, 
     return best_any if cost(*best_any) < 0.92 * cost(*best_div) else best_div
 
 
+def choose_simd_blocking(width: int, channels: int) -> tuple[int, int]:
+    """(pixels, block) of the SIMD schedules: one pixel (no leftover pixels on the guarded
+    path, whatever the row width) times 4 channels when 4 divides the channel count, else the
+    largest dividing block of 3 or 2 (fewer GPRs than 4 x 1: MVE's VMLADAVA accumulates into
+    even registers only, the DSP loop keeps two halfword pairs per operand live)."""
+    for block in (4, 3, 2):
+        if channels % block == 0:
+            return 1, block
+    return 1, min(4, channels)
+
+
 @dataclass(frozen=True)
 class DepthwiseSchedule:
     """``max_plane_bytes``: largest zero-point-padded copy of one channel plane kept on the
@@ -72,6 +98,7 @@ class DepthwiseSchedule:
 
     max_register_taps: int = 25
     max_plane_bytes: int = 1024
+    isa: Isa = GENERIC
 
 
 @dataclass(frozen=True)
@@ -185,24 +212,66 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                   schedule: ConvSchedule = ConvSchedule()) -> Kernel:
     """``weights`` OHWI int8; ``bias`` folded (``b - zp_in * sum(w)``) int32 per channel."""
     oc, k_h, k_w, ic = weights.shape
+    if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 16 == 0 and k_h * k_w <= 64:
+        packed = channel_vectors(weights.reshape(oc, k_h * k_w * ic), 16)
+        return mve_pixel_kernel(name, "mcuorch_mve_chconv", in_shape, out_shape, packed, bias, stage, g,
+                                input_zero_point, [oc, ic], oc * k_h * k_w * ic)
+    if schedule.isa.mve and (k_h, k_w) == (1, 1) and ic % 16 == 0 and oc % 4 == 0:
+        return mve_pointwise_kernel(name, in_shape, out_shape, weights, bias, stage, g)
+    # A small padded input (first layers) is copied into a zero-point plane once per image:
+    # then every pixel is interior and the guarded path disappears.
+    image = g
+    plane_h = (g.out_h - 1) * g.stride[0] + (k_h - 1) * g.dilation[0] + 1
+    plane_w = (g.out_w - 1) * g.stride[1] + (k_w - 1) * g.dilation[1] + 1
+    bordered = (g.interior(0), g.interior(1)) != ((0, g.out_h), (0, g.out_w))
+    use_plane = bordered and plane_h * plane_w * ic <= schedule.max_plane_bytes
+    if use_plane:
+        g = replace(g, batches=1, in_h=plane_h, in_w=plane_w, pad=(0, 0))
     lo, hi = g.interior(1)
-    auto_pixels, auto_block = choose_blocking(hi - lo, oc, schedule.max_accumulators)
+    flavour = schedule.isa.simd
+    if flavour:
+        auto_pixels, auto_block = choose_simd_blocking(hi - lo, oc)
+    else:
+        auto_pixels, auto_block = choose_blocking(hi - lo, oc, schedule.max_accumulators)
     block = max(1, min(schedule.block or auto_block, oc))
     pixels = max(1, schedule.pixels or auto_pixels)
     taps = k_h * k_w * ic
-    packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
+    run = k_w * ic  # the taps of one kernel row: contiguous in NHWC input
+    if flavour:
+        # [block][kh][channel][kw*ic]: each channel's row of taps is one contiguous run
+        packed = block_rows(weights.reshape(oc, k_h, run).astype(np.int8), block)
+    else:
+        packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
+    simd_border = bool(flavour) and not use_plane and dw_is_one(g) and run <= schedule.max_zero_row
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     dh, dw = g.dilation
     pt, pl = g.pad
+    y_base = [K.c32(0)]  # output offset of the image being swept (plane: one image at a time)
     with K.prim_func(name, params) as (ib, bufs):
-        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        x_in = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        x = x_in
+        if use_plane:
+            x = K.local(plane_h * plane_w * ic, K.I8)
+            with K.serial(0, plane_h * plane_w * ic) as i:
+                K.store(x, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
         w, b = bufs[1], bufs[2]
         mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
         y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
         acc = K.local(block * pixels)   # register block: constant indices only
         spill = K.local(block * pixels)  # handed to the (looped) requantization epilogue
         nfull, tail = divmod(oc, block)
+        if simd_border:
+            # padded taps read the input zero point (what they contribute once the offset is folded)
+            zero_row = K.local(run, K.I8)
+            with K.serial(0, run) as i:
+                K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
+
+        def w_index(w0, width, kh, j, r):
+            """Weight of channel ``r`` of the block at ``w0``, kernel row ``kh``, tap ``j`` of the row."""
+            if flavour:
+                return w0 + kh * K.c32(width * run) + K.c32(r * run) + j
+            return w0 + (kh * K.c32(run) + j) * K.c32(width) + K.c32(r)
 
         def channel_blocks(body) -> None:
             """body(c0, width, w0): full blocks in a loop, then the tail block."""
@@ -215,6 +284,10 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         def epilogue(c0, width, npix, out_index) -> None:
             """Requantize ``npix x width`` accumulators with one copy of the requant code;
             a channel's multiplier/shift/rounding constant are loaded once for all pixels."""
+            if flavour == "mve" and pixels == 1 and width <= 4:  # one pixel's channels: one vector
+                S.call("mcuorch_mve_requant_store", K.T.address_of(y[out_index + c0]), K.T.address_of(acc[0]),
+                       *requant_args(stage, mult, shift, c0), width, *output_args(stage))
+                return
             for k in range(pixels * width):
                 K.store(spill, acc[k], [k])
             with K.serial(0, width) as r:
@@ -227,13 +300,26 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                     if stage.short_rounding:
                         rnd = regs.put(K.c32(1) << (K.c32(-1) - s))
                 with K.serial(0, npix) as p:
-                    value = K.requantize(spill[p * K.c32(width) + r], stage, m, s, rnd)
+                    value = S.requantize(flavour, spill[p * K.c32(width) + r], stage, m, s, rnd)
                     K.store(y, K.T.Cast(K.I8, value), [out_index + ch + p * K.c32(oc)])
 
         def fast_reduction(n, oh, ow0, width, w0) -> None:
             """``pixels`` interior pixels from ``ow0``: no bounds test at all."""
             x_base = K.bind(((n * K.c32(g.in_h) + oh * K.c32(sh) - K.c32(pt)) * K.c32(g.in_w)
                              + ow0 * K.c32(sw) - K.c32(pl)) * K.c32(ic))
+            if flavour:
+                with K.serial(0, k_h) as kh:
+                    x_row = K.bind(x_base + kh * K.c32(dh * g.in_w * ic))
+                    w_row = K.bind(w0 + kh * K.c32(width * run))
+                    if dw == 1:
+                        S.dot(flavour, pixels, width, K.T.address_of(acc[0]), K.T.address_of(x[x_row]), sw * ic,
+                              K.T.address_of(w[w_row]), run, run)
+                    else:
+                        with K.serial(0, k_w) as kw:
+                            S.dot(flavour, pixels, width, K.T.address_of(acc[0]),
+                                  K.T.address_of(x[x_row + kw * K.c32(dw * ic)]), sw * ic,
+                                  K.T.address_of(w[w_row + kw * K.c32(ic)]), run, ic)
+                return
             with K.serial(0, k_h) as kh:
                 x_row = K.bind(x_base + kh * K.c32(dh * g.in_w * ic))
                 w_row = K.bind(w0 + kh * K.c32(k_w * ic * width))
@@ -247,15 +333,45 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                             K.store(acc, acc[p * width + r] + xv * wv[r], [p * width + r])
 
                 if dw == 1:
-                    unrolled_range(k_w * ic, schedule.unroll, tap)
+                    # a short row of a k x k window (first layers: 1-3 channels) is unrolled: no loop
+                    # per kernel row (measured: a 1x1 layer on 8 channels is faster with its loop)
+                    short = run <= schedule.unroll_short_row and k_h * k_w > 1
+                    unrolled_range(run, run if short else schedule.unroll, tap)
                 else:
                     with K.serial(0, k_w) as kw:
                         def tap_d(i, kw=kw):
                             tap(kw * K.c32(ic) + i, kw * K.c32(dw * ic) + i)
                         unrolled_range(ic, schedule.unroll, tap_d)
 
+        def simd_border_reduction(n, oh, ow, width, w0) -> None:
+            """One pixel anywhere (dilation 1): per kernel row, the valid columns are one run
+            of the input and the padded ones two runs of the zero-point row."""
+            ih0 = K.bind(oh * K.c32(sh) - K.c32(pt))
+            iw0 = K.bind(ow * K.c32(sw) - K.c32(pl))
+            kw_lo = K.bind(K.T.max(K.c32(0), K.c32(0) - iw0))
+            kw_hi = K.bind(K.T.max(kw_lo, K.T.min(K.c32(k_w), K.c32(g.in_w) - iw0)))
+            lo_n = K.bind(kw_lo * K.c32(ic))
+            hi_j = K.bind(kw_hi * K.c32(ic))
+            acc0, zero = K.T.address_of(acc[0]), K.T.address_of(zero_row[0])
+            with K.serial(0, k_h) as kh:
+                ih = K.bind(ih0 + kh * K.c32(dh))
+                w_row = K.bind(w0 + kh * K.c32(width * run))
+                with K.If(K.T.And(ih >= K.c32(0), ih < K.c32(g.in_h))):
+                    with K.Then():
+                        x_tap = K.bind(((n * K.c32(g.in_h) + ih) * K.c32(g.in_w) + iw0 + kw_lo) * K.c32(ic))
+                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row]), run, lo_n)
+                        S.dot(flavour, 1, width, acc0, K.T.address_of(x[x_tap]), 0,
+                              K.T.address_of(w[w_row + lo_n]), run, hi_j - lo_n)
+                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row + hi_j]), run,
+                              K.c32(run) - hi_j)
+                    with K.Else():
+                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row]), run, run)
+
         def guarded_reduction(n, oh, ow, width, w0) -> None:
             """One pixel anywhere: a padded tap reads nothing and counts as ``zp_in``."""
+            if simd_border:
+                simd_border_reduction(n, oh, ow, width, w0)
+                return
             ih0 = K.bind(oh * K.c32(sh) - K.c32(pt))
             iw0 = K.bind(ow * K.c32(sw) - K.c32(pl))
             with K.serial(0, k_h) as kh:
@@ -265,18 +381,17 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                     iw = K.bind(iw0 + kw * K.c32(dw))
                     ok = K.bind(K.T.And(row_ok, K.T.And(iw >= K.c32(0), iw < K.c32(g.in_w))))
                     x_tap = K.bind(((n * K.c32(g.in_h) + ih) * K.c32(g.in_w) + iw) * K.c32(ic))
-                    w_tap = K.bind(w0 + (kh * K.c32(k_w) + kw) * K.c32(ic * width))
                     with K.serial(0, ic) as j:
                         value = K.bind(K.T.if_then_else(ok, K.i32(x[x_tap + j]), K.c32(input_zero_point)))
-                        w_j = K.bind(w_tap + j * K.c32(width))
+                        tap = K.bind(kw * K.c32(ic) + j)
                         for r in range(width):
-                            K.store(acc, acc[r] + value * K.i32(w[w_j + K.c32(r)]), [r])
+                            K.store(acc, acc[r] + value * K.i32(w[w_index(w0, width, kh, tap, r)]), [r])
 
         def pixel_group(n, oh, ow0, interior, npix) -> None:
             """``npix`` output pixels from ``ow0`` for all channel blocks. ``interior`` (a
             Python bool or a runtime condition) picks the reduction; the requantization code
             after it exists once."""
-            out_index = K.bind(((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow0) * K.c32(oc))
+            out_index = K.bind(((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow0) * K.c32(oc) + y_base[0])
 
             def body(c0, width, w0) -> None:
                 for p in range(pixels):
@@ -294,10 +409,114 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
 
             channel_blocks(body)
 
-        sweep(g, pixels, pixel_group)
+        if use_plane:
+            (ipt, ipl) = image.pad
+            copy_h, copy_w = min(image.in_h, plane_h - ipt), min(image.in_w, plane_w - ipl)
+            with K.serial(0, image.batches) as nb:
+                with K.serial(0, copy_h) as ih:
+                    src = K.bind((nb * K.c32(image.in_h) + ih) * K.c32(image.in_w * ic))
+                    dst = K.bind(((ih + K.c32(ipt)) * K.c32(plane_w) + K.c32(ipl)) * K.c32(ic))
+                    with K.serial(0, copy_w * ic) as j:
+                        K.store(x, x_in[src + j], [dst + j])
+                y_base[0] = K.bind(nb * K.c32(g.out_h * g.out_w * oc))
+                sweep(g, pixels, pixel_group)
+        else:
+            sweep(g, pixels, pixel_group)
+    g = image
     macs = g.batches * g.out_h * g.out_w * oc * taps
-    note = f"block={block} pixels={pixels} unroll={schedule.unroll}"
+    note = (f"block={block} pixels={pixels} unroll={schedule.unroll} padded_plane={use_plane}"
+            + (f" simd={flavour}" if flavour else ""))
     return Kernel(K.finish(ib), consts, macs=macs, note=note)
+
+
+def dw_is_one(g: Geometry) -> bool:
+    return g.dilation[1] == 1
+
+
+def requant_args(stage: RequantStage, mult, shift, c0) -> list:
+    """(mult pointer, shift pointer, per_channel, m0, s0) of the MVE helpers: per-channel arrays
+    from channel ``c0``, or null pointers and the per-tensor values."""
+    if stage.per_channel:
+        return [K.T.address_of(mult[c0]), K.T.address_of(shift[c0]), 1, 0, 0]
+    return [0, 0, 0, stage.multiplier[0], stage.shift[0]]
+
+
+def output_args(stage: RequantStage) -> list[int]:
+    return [stage.output_zero_point, stage.act_min, stage.act_max]
+
+
+def channel_vectors(w: np.ndarray, lanes: int) -> np.ndarray:
+    """``[C, T]`` weights (C output channels, T taps) as ``[C/lanes][T][lanes]``: a helper walks
+    the taps of ``lanes`` channels with one pointer (C % lanes == 0)."""
+    c, t = w.shape
+    return np.ascontiguousarray(w.reshape(c // lanes, lanes, t).transpose(0, 2, 1)).reshape(-1).astype(np.int8)
+
+
+def mve_pointwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.ndarray,
+                         stage: RequantStage, g: Geometry) -> Kernel:
+    """1x1 CONV_2D on MVE: ``mcuorch_mve_pwconv`` per output pixel (no padding can apply)."""
+    oc, ic = weights.shape[0], weights.shape[3]
+    # [OC/4][IC/16][4][16]: the four channels' next 16 bytes are one run
+    packed = np.ascontiguousarray(weights.reshape(oc // 4, 4, ic // 16, 16).transpose(0, 2, 1, 3)).reshape(-1)
+    consts, params = weighted_signature(in_shape, out_shape, packed.astype(np.int8), bias, oc, stage)
+    sh, sw = g.stride
+    with K.prim_func(name, params) as (ib, bufs):
+        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
+        b = bufs[2]
+        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
+        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        with K.serial(0, g.batches) as n:
+            with K.serial(0, g.out_h) as oh:
+                with K.serial(0, g.out_w) as ow:
+                    out_index = ((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow) * K.c32(oc)
+                    in_index = ((n * K.c32(g.in_h) + oh * K.c32(sh)) * K.c32(g.in_w) + ow * K.c32(sw)) * K.c32(ic)
+                    S.call("mcuorch_mve_pwconv", K.T.address_of(y[out_index]), K.T.address_of(x[in_index]),
+                           K.T.address_of(w[0]), K.T.address_of(b[0]), *requant_args(stage, mult, shift, K.c32(0)),
+                           oc, ic, *output_args(stage))
+    macs = g.batches * g.out_h * g.out_w * oc * ic
+    return Kernel(K.finish(ib), consts, macs=macs, note="simd=mve mcuorch_mve_pwconv per pixel")
+
+
+def even_odd_order(channels: int) -> np.ndarray:
+    """Channel order ``[0 2 4 6 1 3 5 7]`` per group of 8: the lanes MVE's widening
+    (VMOVLB/VMOVLT) splits an int16x8 into."""
+    group = np.array([0, 2, 4, 6, 1, 3, 5, 7])
+    return (np.arange(0, channels, 8)[:, None] + group[None, :]).reshape(-1)
+
+
+def mve_pixel_kernel(name: str, helper: str, in_shape, out_shape, packed: np.ndarray, bias: np.ndarray,
+                     stage: RequantStage, g: Geometry, input_zero_point: int, channel_args: list[int],
+                     macs_per_pixel: int, extra_args: tuple[int, ...] | list[int] = ()) -> Kernel:
+    """A kernel that calls one MVE channel-vector helper (:mod:`..simd`) per output pixel:
+    ``helper(y_pixel, x_image, ih0, iw0, w, bias, mult, shift, pc, m0, s0, *channel_args, in_h,
+    in_w, k_h, k_w, dh, dw, zrow, *extra_args, zp_out, lo, hi)``; ``zrow`` is one input pixel
+    of zero points (what a padded tap reads), filled once per call."""
+    oc = out_shape[3]
+    consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
+    sh, sw = g.stride
+    pt, pl = g.pad
+    image = g.in_h * g.in_w * in_shape[3]
+    with K.prim_func(name, params) as (ib, bufs):
+        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+        w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
+        b = bufs[2]
+        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
+        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        zero_row = K.local(in_shape[3], K.I8)
+        with K.serial(0, in_shape[3]) as i:
+            K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
+        with K.serial(0, g.batches) as n:
+            with K.serial(0, g.out_h) as oh:
+                with K.serial(0, g.out_w) as ow:
+                    out_index = ((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow) * K.c32(oc)
+                    S.call(helper, K.T.address_of(y[out_index]), K.T.address_of(x[n * K.c32(image)]),
+                           oh * K.c32(sh) - K.c32(pt), ow * K.c32(sw) - K.c32(pl), K.T.address_of(w[0]),
+                           K.T.address_of(b[0]), *requant_args(stage, mult, shift, K.c32(0)), *channel_args,
+                           g.in_h, g.in_w, g.k_h, g.k_w, *g.dilation, K.T.address_of(zero_row[0]),
+                           *extra_args, *output_args(stage))
+    macs = g.batches * g.out_h * g.out_w * macs_per_pixel
+    return Kernel(K.finish(ib), consts, macs=macs, note=f"simd=mve {helper} per pixel")
 
 
 # --------------------------------------------------------------------------- DEPTHWISE_CONV_2D
@@ -310,6 +529,14 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
     _, k_h, k_w, oc = weights.shape
     ic = in_shape[3]
     taps = k_h * k_w
+    if schedule.isa.mve and multiplier == 1 and oc % 8 == 0 and taps <= 25:
+        packed = channel_vectors(np.ascontiguousarray(weights.reshape(taps, oc).T), 8)
+        order = even_odd_order(oc)
+        permuted = replace(stage, multiplier=tuple(stage.multiplier[i] for i in order),
+                           shift=tuple(stage.shift[i] for i in order))
+        pair = int(weights.min(initial=0) > -128)  # two int16 products never overflow
+        return mve_pixel_kernel(name, "mcuorch_mve_dwconv", in_shape, out_shape, packed, bias[order], permuted, g,
+                                input_zero_point, [oc], oc * taps, [pair])
     packed = np.ascontiguousarray(weights.reshape(taps, oc).T).astype(np.int8)  # [oc][tap]
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
@@ -324,18 +551,33 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
         x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
         w, b = bufs[1], bufs[2]
         y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        # DSP: a kernel row's taps are consecutive plane bytes, 4 per SMLAD pair
+        pairs = schedule.isa.dsp and use_plane and dw == 1 and in_regs
+        chunks = -(-k_w // 4)
         if use_plane:
-            # The padding of the plane is the input zero point for every channel: fill once.
-            plane = K.local(plane_h * plane_w, K.I8)
-            with K.serial(0, plane_h * plane_w) as i:
+            # The padding of the plane is the input zero point for every channel: fill once
+            # (3 more bytes: the 4-byte loads of the DSP pairs may read past a row's last tap).
+            size = plane_h * plane_w + (3 if pairs else 0)
+            plane = K.local(size, K.I8)
+            with K.serial(0, size) as i:
                 K.store(plane, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
         with K.serial(0, oc) as c:
             if multiplier == 1:
                 cin = c
             else:
                 cin = K.bind(K.T.truncdiv(c, K.c32(multiplier)))
-            regs = K.Hoisted((taps if in_regs else 0) + 5)
-            wreg = ([regs.put(K.i32(w[c, t])) for t in range(taps)] if in_regs else None)
+            if pairs:  # (even, odd) int16 pairs of each 4-tap chunk of each kernel row
+                regs = K.Hoisted(2 * k_h * chunks + 5)
+
+                def tap_weight(kh, kw):
+                    return K.i32(w[c, kh * k_w + kw]) if kw < k_w else None
+
+                packed_w = [[(regs.put(S.pack16(tap_weight(kh, 4 * j), tap_weight(kh, 4 * j + 2))),
+                              regs.put(S.pack16(tap_weight(kh, 4 * j + 1), tap_weight(kh, 4 * j + 3))))
+                             for j in range(chunks)] for kh in range(k_h)]
+            else:
+                regs = K.Hoisted((taps if in_regs else 0) + 5)
+            wreg = ([regs.put(K.i32(w[c, t])) for t in range(taps)] if in_regs and not pairs else None)
             bias_c = regs.put(b[c])
             rnd_c = None
             if stage.per_channel:
@@ -351,7 +593,8 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
 
             def finish(n, oh, ow, acc_expr) -> None:
                 out_index = ((n * K.c32(g.out_h) + oh) * K.c32(g.out_w) + ow) * K.c32(oc) + c
-                K.store(y, K.T.Cast(K.I8, K.requantize(acc_expr, stage, m_c, s_c, rnd_c)), [out_index])
+                K.store(y, K.T.Cast(K.I8, S.requantize(schedule.isa.simd, acc_expr, stage, m_c, s_c, rnd_c)),
+                        [out_index])
 
             def interior_pixel(n, oh, ow, _npix) -> None:
                 base = K.bind(((n * K.c32(g.in_h) + oh * K.c32(sh) - K.c32(pt)) * K.c32(g.in_w)
@@ -376,6 +619,11 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
                             base = K.bind(oh * K.c32(sh * plane_w) + ow * K.c32(sw))
                             acc = bias_c
                             for kh in range(k_h):
+                                if pairs:
+                                    for j, (we, wo) in enumerate(packed_w[kh]):
+                                        at = K.T.address_of(plane[base + K.c32(kh * dh * plane_w + 4 * j)])
+                                        acc = K.T.call_extern("int32", "mcuorch_dsp_dot4p", acc, at, we, wo)
+                                    continue
                                 for kw in range(k_w):
                                     tap = plane[base + K.c32(kh * dh * plane_w + kw * dw)]
                                     acc = acc + weight(kh * k_w + kw) * K.i32(tap)
@@ -408,5 +656,5 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
 
                 sweep_pixels(g, interior_pixel, border_pixel)
     macs = g.batches * g.out_h * g.out_w * oc * taps
-    note = f"channel-outer taps_in_registers={in_regs} padded_plane={use_plane}"
+    note = f"channel-outer taps_in_registers={in_regs} padded_plane={use_plane}" + (" simd=dsp" if pairs else "")
     return Kernel(K.finish(ib), consts, macs=macs, note=note)

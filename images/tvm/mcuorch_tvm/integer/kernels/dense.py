@@ -2,7 +2,9 @@
 
 Schedule: output channels in register blocks of ``block``; each block streams its weights
 sequentially (``[block][k][channel]``) and reuses every loaded input value ``block`` times;
-the reduction is unrolled ``unroll`` times.
+the reduction is unrolled ``unroll`` times. SIMD ISAs (:mod:`..isa`) keep TFLite's ``[O][K]``
+layout (each channel's weights contiguous) and run a block through one dot-product helper
+(:mod:`..simd`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import simd as S
 from .. import tir as K
+from ..isa import GENERIC, Isa
 from ..tir import RequantStage
 from .common import Kernel, block_weights, unrolled_range, weighted_signature
 
@@ -20,6 +24,7 @@ from .common import Kernel, block_weights, unrolled_range, weighted_signature
 class DenseSchedule:
     block: int = 4
     unroll: int = 1
+    isa: Isa = GENERIC
 
 
 def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...], weights: np.ndarray,
@@ -28,7 +33,8 @@ def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...
     outs, depth = weights.shape
     batches = int(np.prod(in_shape)) // depth
     block = _block_size(outs, schedule.block)
-    packed = block_weights(weights.astype(np.int8), block)
+    flavour = schedule.isa.simd
+    packed = weights.astype(np.int8).reshape(-1) if flavour else block_weights(weights.astype(np.int8), block)
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, outs, stage)
     with K.prim_func(name, params) as (ib, bufs):
         x, w, b = bufs[0], bufs[1], bufs[2]
@@ -46,7 +52,8 @@ def dense_kernel(name: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...
             if tail:
                 _block(K.c32(nfull * block), tail, depth, n, xf, w, b, mult, shift, yf, acc, stage,
                        schedule, outs, K.c32(nfull * block * depth))
-    return Kernel(K.finish(ib), consts, macs=batches * outs * depth, note=f"block={block} unroll={schedule.unroll}")
+    note = f"block={block} unroll={schedule.unroll}" + (f" simd={flavour}" if flavour else "")
+    return Kernel(K.finish(ib), consts, macs=batches * outs * depth, note=note)
 
 
 def _block_size(outs: int, preferred: int) -> int:
@@ -64,16 +71,24 @@ def _block(c0, width, depth, n, xf, w, b, mult, shift, yf, acc, stage, schedule,
     for r in range(width):
         K.store(acc, b[c0 + K.c32(r)], [r])
     xbase = K.bind(n * K.c32(depth))
+    if schedule.isa.simd:
+        S.dot(schedule.isa.simd, 1, width, K.T.address_of(acc[0]), K.T.address_of(xf[xbase]), 0,
+              K.T.address_of(w[c0 * K.c32(depth)]), depth, depth)
+    else:
+        unrolled_range(depth, schedule.unroll, lambda k: _tap(k, xf, xbase, w, w0, width, acc))
+    _requantize_block(c0, width, n, outs, stage, mult, shift, yf, acc, schedule.isa.simd)
 
-    def tap(k):
-        xv = K.bind(K.i32(xf[xbase + k]))
-        wk = K.bind(w0 + k * K.c32(width))
-        for r in range(width):
-            K.store(acc, acc[r] + xv * K.i32(w[wk + K.c32(r)]), [r])
 
-    unrolled_range(depth, schedule.unroll, tap)
+def _tap(k, xf, xbase, w, w0, width, acc) -> None:
+    xv = K.bind(K.i32(xf[xbase + k]))
+    wk = K.bind(w0 + k * K.c32(width))
+    for r in range(width):
+        K.store(acc, acc[r] + xv * K.i32(w[wk + K.c32(r)]), [r])
+
+
+def _requantize_block(c0, width, n, outs, stage, mult, shift, yf, acc, flavour=None) -> None:
     ybase = K.bind(n * K.c32(outs) + c0)
     for r in range(width):
         ch = c0 + K.c32(r)
         m, s = (mult[ch], shift[ch]) if stage.per_channel else (None, None)
-        K.store(yf, K.T.Cast(K.I8, K.requantize(acc[r], stage, m, s)), [ybase + K.c32(r)])
+        K.store(yf, K.T.Cast(K.I8, S.requantize(flavour, acc[r], stage, m, s)), [ybase + K.c32(r)])
