@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from int_support import DATA, build_int, compile_host, write_codegen
+from support import run_host, vectors
 
 MORE = DATA / "more"
 CASES = sorted(MORE.glob("*.tflite"))
@@ -19,17 +20,6 @@ CASES = sorted(MORE.glob("*.tflite"))
 def _arrays(model: Path) -> dict[str, np.ndarray]:
     with np.load(model.with_suffix(".npz")) as z:
         return {k: z[k] for k in z.files}
-
-
-def _run(exe: Path, inputs: list[np.ndarray], expected: list[np.ndarray], work: Path) -> list[np.ndarray]:
-    in_paths = []
-    for i, x in enumerate(inputs):
-        p = work / f"in{i}.bin"
-        np.ascontiguousarray(x).tofile(p)
-        in_paths.append(str(p))
-    out_paths = [str(work / f"out{o}.bin") for o in range(len(expected))]
-    subprocess.run([str(exe), *in_paths, *out_paths], check=True, timeout=120)
-    return [np.fromfile(p, dtype=w.dtype).reshape(w.shape) for p, w in zip(out_paths, expected)]
 
 
 def test_cases_present() -> None:
@@ -42,17 +32,14 @@ def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
     codegen = write_codegen(build_int(model.read_bytes(), model.stem), tmp_path / "codegen")
     exe = tmp_path / "app"
     compile_host(codegen, exe)
-    v = 0
-    while f"in_{v}_0" in arrays:
-        inputs = [arrays[f"in_{v}_{i}"] for i in range(len([k for k in arrays if k.startswith(f"in_{v}_")]))]
-        expected = [arrays[f"tflm_{v}_{o}"] for o in range(len([k for k in arrays if k.startswith(f"tflm_{v}_")]))]
-        got = _run(exe, inputs, expected, tmp_path)
-        for o, (g, w) in enumerate(zip(got, expected)):
+    inputs, expected = vectors(arrays, "in"), vectors(arrays, "tflm")
+    assert inputs and len(inputs) == len(expected)
+    for v, (ins, want) in enumerate(zip(inputs, expected)):
+        got = run_host(exe, ins, [(w.shape, w.dtype) for w in want], tmp_path)
+        for o, (g, w) in enumerate(zip(got, want)):
             bits = np.uint32 if w.dtype == np.float32 else w.dtype
             differ = int((g.view(bits) != w.view(bits)).sum())
             assert differ == 0, f"vector {v} output {o}: {differ}/{w.size} elements differ"
-        v += 1
-    assert v > 0
 
 
 def test_unary_tables_see_every_int8_value() -> None:
@@ -123,5 +110,6 @@ def test_float_io_model_through_the_build_command(tmp_path: Path) -> None:
     compile_strict(codegen, exe)
     arrays = _arrays(model)
     for v in range(4):
-        (got,) = _run(exe, [arrays[f"in_{v}_0"]], [arrays[f"tflm_{v}_0"]], tmp_path)
-        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), arrays[f"tflm_{v}_0"].view(np.uint32))
+        want = arrays[f"tflm_{v}_0"]
+        (got,) = run_host(exe, [arrays[f"in_{v}_0"]], [(want.shape, want.dtype)], tmp_path)
+        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
