@@ -53,6 +53,19 @@ def compile_host(codegen: Path, exe: Path) -> None:
         raise AssertionError(result.stderr[-4000:])
 
 
+def kernels_body(codegen: Path) -> str:
+    """``mcuorch_kernels.c`` after its own header's include (the generated kernels only)."""
+    return (codegen / "mcuorch_kernels.c").read_text().split('#include "mcuorch_kernels.h"', 1)[1]
+
+
+def assert_links_without_libm(codegen: Path, obj: Path, name: str) -> None:
+    """Compile ``mcuorch_kernels.c`` alone into ``obj``: it may need memset and memcpy, nothing else."""
+    subprocess.run(["gcc", "-std=c99", "-O2", "-c", "-I", str(codegen), str(codegen / "mcuorch_kernels.c"),
+                    "-o", str(obj)], check=True)
+    undefined = subprocess.run(["nm", "-u", str(obj)], check=True, capture_output=True, text=True).stdout.split()
+    assert set(undefined) - {"U", "memset", "memcpy"} == set(), f"{name}: needs {undefined}"
+
+
 def run_host(exe: Path, inputs: list[np.ndarray], n_outputs: int, workdir: Path) -> list[np.ndarray]:
     in_paths = []
     for i, x in enumerate(inputs):

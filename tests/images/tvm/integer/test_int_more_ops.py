@@ -5,12 +5,11 @@ tflite-micro wheel by ``make_more_fixtures.py``). Float outputs are compared as 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from int_support import DATA, build_int, compile_host, write_codegen
+from int_support import DATA, assert_links_without_libm, build_int, compile_host, kernels_body, write_codegen
 from support import run_host, vectors
 
 MORE = DATA / "more"
@@ -55,15 +54,11 @@ def test_integer_ops_need_no_float_and_float_io_no_libm(tmp_path: Path) -> None:
     for name in ("mul_broadcast_relu", "sub_broadcast_relu6", "logistic_fine", "resize_nearest_align",
                  "float_io_logistic"):
         codegen = write_codegen(build_int((MORE / f"{name}.tflite").read_bytes(), name), tmp_path / name)
-        body = (codegen / "mcuorch_kernels.c").read_text().split('#include "mcuorch_kernels.h"', 1)[1]
+        body = kernels_body(codegen)
         if not name.startswith("float"):
             assert "float" not in body and "double" not in body, name
         assert "double" not in body, name
-        obj = tmp_path / f"{name}.o"
-        subprocess.run(["gcc", "-std=c99", "-O2", "-c", "-I", str(codegen), str(codegen / "mcuorch_kernels.c"),
-                        "-o", str(obj)], check=True)
-        undefined = subprocess.run(["nm", "-u", str(obj)], check=True, capture_output=True, text=True).stdout.split()
-        assert set(undefined) - {"U", "memset", "memcpy"} == set(), f"{name}: needs {undefined}"
+        assert_links_without_libm(codegen, tmp_path / f"{name}.o", name)
 
 
 def test_float_graph_io_needs_quantize_dequantize() -> None:
