@@ -37,6 +37,12 @@ def build_int(model: bytes, name: str, isa: str = "generic"):
         return compiler.build(model, name, compiler.BuildOptions(isa=isa))
 
 
+def fixture_arrays(model: Path) -> dict[str, np.ndarray]:
+    """The arrays of a fixture's ``.npz`` beside its ``.tflite`` (inputs, reference outputs)."""
+    with np.load(model.with_suffix(".npz")) as z:
+        return {k: z[k] for k in z.files}
+
+
 def write_codegen(result, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in result.files.items():

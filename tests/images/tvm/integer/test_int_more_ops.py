@@ -9,16 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from int_support import DATA, assert_links_without_libm, build_int, compile_host, kernels_body, write_codegen
+from int_support import DATA, assert_links_without_libm, build_int, compile_host, fixture_arrays, \
+    kernels_body, write_codegen
 from support import run_host, vectors
 
 MORE = DATA / "more"
 CASES = sorted(MORE.glob("*.tflite"))
-
-
-def _arrays(model: Path) -> dict[str, np.ndarray]:
-    with np.load(model.with_suffix(".npz")) as z:
-        return {k: z[k] for k in z.files}
 
 
 def test_cases_present() -> None:
@@ -27,7 +23,7 @@ def test_cases_present() -> None:
 
 @pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
 def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
-    arrays = _arrays(model)
+    arrays = fixture_arrays(model)
     codegen = write_codegen(build_int(model.read_bytes(), model.stem), tmp_path / "codegen")
     exe = tmp_path / "app"
     compile_host(codegen, exe)
@@ -44,7 +40,7 @@ def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
 def test_unary_tables_see_every_int8_value() -> None:
     """Vector 0 of the table operators' fixtures covers all 256 input values."""
     for name in ("logistic_fine", "tanh_coarse", "hard_swish_asym", "relu_rescale", "leaky_relu_rescale"):
-        x = _arrays(MORE / f"{name}.tflite")["in_0_0"]
+        x = fixture_arrays(MORE / f"{name}.tflite")["in_0_0"]
         assert set(np.unique(x).tolist()) == set(range(-128, 128)), name
 
 
@@ -103,7 +99,7 @@ def test_float_io_model_through_the_build_command(tmp_path: Path) -> None:
     assert "MCUORCH_DTYPE_FLOAT32" in (codegen / "mcuorch_model.c").read_text()
     exe = tmp_path / "app"
     compile_strict(codegen, exe)
-    arrays = _arrays(model)
+    arrays = fixture_arrays(model)
     for v in range(4):
         want = arrays[f"tflm_{v}_0"]
         (got,) = run_host(exe, [arrays[f"in_{v}_0"]], [(want.shape, want.dtype)], tmp_path)

@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from int_support import DATA, OPS_DATA, assert_links_without_libm, build_int, check_case, kernels_body, write_codegen
+from int_support import DATA, OPS_DATA, assert_links_without_libm, build_int, check_case, fixture_arrays, \
+    kernels_body, write_codegen
 
 CASES = sorted(DATA.glob("*.tflite")) + sorted(OPS_DATA.glob("*.tflite"))
-
-
-def _arrays(model: Path) -> dict[str, np.ndarray]:
-    with np.load(model.with_suffix(".npz")) as z:
-        return {k: z[k] for k in z.files}
 
 
 def test_cases_present() -> None:
@@ -29,7 +24,7 @@ def test_cases_present() -> None:
 
 @pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
 def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
-    diff, total, worst = check_case(model, _arrays(model), tmp_path)
+    diff, total, worst = check_case(model, fixture_arrays(model), tmp_path)
     assert total > 0
     assert (diff, worst) == (0, 0), f"{diff}/{total} elements differ, max {worst}"
 

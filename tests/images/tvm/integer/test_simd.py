@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from int_support import DATA, MODELS, OPS_DATA, build_int, check_case, compile_host, mismatches, run_host, \
-    write_codegen
+from int_support import DATA, MODELS, OPS_DATA, build_int, check_case, compile_host, fixture_arrays, mismatches, \
+    run_host, write_codegen
 
 from mcuorch_tvm.errors import UserError
 from mcuorch_tvm.integer import fixedpoint as fp
@@ -46,9 +46,7 @@ def test_isa_names() -> None:
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
 def test_bit_exact_per_kernel(isa: str, model: Path, tmp_path: Path) -> None:
-    with np.load(model.with_suffix(".npz")) as z:
-        arrays = {k: z[k] for k in z.files}
-    diff, total, worst = check_case(model, arrays, tmp_path, isa)
+    diff, total, worst = check_case(model, fixture_arrays(model), tmp_path, isa)
     assert total > 0
     assert (diff, worst) == (0, 0), f"{isa}: {diff}/{total} elements differ, max {worst}"
 
