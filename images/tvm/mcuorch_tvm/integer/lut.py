@@ -127,40 +127,35 @@ def tanh_q4(a: int) -> int:
     return -t if a < 0 else t
 
 
+def _gemmlowp_table(op: str, inp: Quantization, q4_function: Callable[[int], int], out_fraction_bits: int,
+                    out_zero_point: int) -> np.ndarray:
+    """LOGISTIC/TANH int8: inputs beyond the radius saturate; the others are rescaled to Q4.27,
+    mapped by ``q4_function`` to Q0.31 and rounded to ``out_fraction_bits`` plus the zero point."""
+    multiplier, shift, radius = _input_rescale(op, inp)
+    zi = _zp(inp)
+
+    def value(v: int) -> int:
+        x = v - zi
+        if x <= -radius:
+            return INT8_MIN
+        if x >= radius:
+            return INT8_MAX
+        q0 = q4_function(fp.multiply_by_quantized_multiplier(x, multiplier, shift))
+        return _clamp(fp.rdbpot(q0, 31 - out_fraction_bits) + out_zero_point)
+
+    return table(value)
+
+
 def logistic_table(inp: Quantization, out: Quantization) -> np.ndarray:
     """LOGISTIC int8 (``reference_integer_ops::Logistic``); the output zero point must be -128."""
     if _zp(out) != -128:
         raise UnsupportedOperator("LOGISTIC", "int8 output zero point must be -128")
-    multiplier, shift, radius = _input_rescale("LOGISTIC", inp)
-    zi = _zp(inp)
-
-    def value(v: int) -> int:
-        x = v - zi
-        if x <= -radius:
-            return INT8_MIN
-        if x >= radius:
-            return INT8_MAX
-        q0 = logistic_q4(fp.multiply_by_quantized_multiplier(x, multiplier, shift))
-        return _clamp(fp.rdbpot(q0, 31 - 8) - 128)
-
-    return table(value)
+    return _gemmlowp_table("LOGISTIC", inp, logistic_q4, 8, -128)
 
 
 def tanh_table(inp: Quantization) -> np.ndarray:
     """TANH int8 (``reference_integer_ops::Tanh``): output scale 1/128, zero point 0 implied."""
-    multiplier, shift, radius = _input_rescale("TANH", inp)
-    zi = _zp(inp)
-
-    def value(v: int) -> int:
-        x = v - zi
-        if x <= -radius:
-            return INT8_MIN
-        if x >= radius:
-            return INT8_MAX
-        q0 = tanh_q4(fp.multiply_by_quantized_multiplier(x, multiplier, shift))
-        return _clamp(fp.rdbpot(q0, 31 - 7))
-
-    return table(value)
+    return _gemmlowp_table("TANH", inp, tanh_q4, 7, 0)
 
 
 # --------------------------------------------------------------------------- hard swish (int16 helpers)

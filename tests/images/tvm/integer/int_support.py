@@ -37,6 +37,12 @@ def build_int(model: bytes, name: str, isa: str = "generic"):
         return compiler.build(model, name, compiler.BuildOptions(isa=isa))
 
 
+def fixture_arrays(model: Path) -> dict[str, np.ndarray]:
+    """The arrays of a fixture's ``.npz`` beside its ``.tflite`` (inputs, reference outputs)."""
+    with np.load(model.with_suffix(".npz")) as z:
+        return {k: z[k] for k in z.files}
+
+
 def write_codegen(result, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in result.files.items():
@@ -51,6 +57,19 @@ def compile_host(codegen: Path, exe: Path) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         raise AssertionError(result.stderr[-4000:])
+
+
+def kernels_body(codegen: Path) -> str:
+    """``mcuorch_kernels.c`` after its own header's include (the generated kernels only)."""
+    return (codegen / "mcuorch_kernels.c").read_text().split('#include "mcuorch_kernels.h"', 1)[1]
+
+
+def assert_links_without_libm(codegen: Path, obj: Path, name: str) -> None:
+    """Compile ``mcuorch_kernels.c`` alone into ``obj``: it may need memset and memcpy, nothing else."""
+    subprocess.run(["gcc", "-std=c99", "-O2", "-c", "-I", str(codegen), str(codegen / "mcuorch_kernels.c"),
+                    "-o", str(obj)], check=True)
+    undefined = subprocess.run(["nm", "-u", str(obj)], check=True, capture_output=True, text=True).stdout.split()
+    assert set(undefined) - {"U", "memset", "memcpy"} == set(), f"{name}: needs {undefined}"
 
 
 def run_host(exe: Path, inputs: list[np.ndarray], n_outputs: int, workdir: Path) -> list[np.ndarray]:

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from fixture_files import record_case
 from mcuorch_tflite.builder import GraphBuilder
-from mcuorch_tflite.reference import run_tflm
 
 DATA = Path(__file__).resolve().parent / "data"
 VECTORS = 4
@@ -170,13 +170,7 @@ def make(name: str, build: Callable, seed: int) -> None:
     vectors = []
     for v in range(VECTORS):
         vectors.append([rng.integers(-128, 128, size=s, dtype=np.int8) for s in shapes])
-    outputs = run_tflm(data, vectors)
-    arrays = {}
-    for v, (ins, outs) in enumerate(zip(vectors, outputs)):
-        arrays.update({f"in_{v}_{i}": a for i, a in enumerate(ins)})
-        arrays.update({f"tflm_{v}_{o}": np.asarray(a) for o, a in enumerate(outs)})
-    (DATA / f"{name}.tflite").write_bytes(data)
-    np.savez_compressed(DATA / f"{name}.npz", **arrays)
+    record_case(DATA, name, data, vectors)
 
 
 def main() -> int:

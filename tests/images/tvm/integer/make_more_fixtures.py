@@ -23,10 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from fixture_files import record_case
 from mcuorch_tflite import writer
 from mcuorch_tflite.qmodel import QOperator, QTensor, QuantizedModel
 from mcuorch_tflite.quant import QuantParams
-from mcuorch_tflite.reference import run_tflm
 
 # The model writer knows the element types of int8 models; 16x8 FULLY_CONNECTED has int64 bias.
 writer._TENSOR_TYPES.setdefault("int64", writer.tflite.TensorType.INT64)
@@ -390,13 +390,7 @@ def make(name: str, build: Callable[[Graph], None], seed: int) -> None:
     model = build(g) or g.model()
     data = model.to_bytes()
     vectors = [[_input(rng, model.tensors[i], v) for i in model.inputs] for v in range(VECTORS)]
-    outputs = run_tflm(data, vectors)
-    arrays = {}
-    for v, (ins, outs) in enumerate(zip(vectors, outputs)):
-        arrays.update({f"in_{v}_{i}": a for i, a in enumerate(ins)})
-        arrays.update({f"tflm_{v}_{o}": np.asarray(a) for o, a in enumerate(outs)})
-    (DATA / f"{name}.tflite").write_bytes(data)
-    np.savez_compressed(DATA / f"{name}.npz", **arrays)
+    record_case(DATA, name, data, vectors)
 
 
 def main(names: list[str]) -> int:

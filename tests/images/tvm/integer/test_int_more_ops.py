@@ -5,31 +5,16 @@ tflite-micro wheel by ``make_more_fixtures.py``). Float outputs are compared as 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from int_support import DATA, build_int, compile_host, write_codegen
+from int_support import DATA, assert_links_without_libm, build_int, compile_host, fixture_arrays, \
+    kernels_body, write_codegen
+from support import run_host, vectors
 
 MORE = DATA / "more"
 CASES = sorted(MORE.glob("*.tflite"))
-
-
-def _arrays(model: Path) -> dict[str, np.ndarray]:
-    with np.load(model.with_suffix(".npz")) as z:
-        return {k: z[k] for k in z.files}
-
-
-def _run(exe: Path, inputs: list[np.ndarray], expected: list[np.ndarray], work: Path) -> list[np.ndarray]:
-    in_paths = []
-    for i, x in enumerate(inputs):
-        p = work / f"in{i}.bin"
-        np.ascontiguousarray(x).tofile(p)
-        in_paths.append(str(p))
-    out_paths = [str(work / f"out{o}.bin") for o in range(len(expected))]
-    subprocess.run([str(exe), *in_paths, *out_paths], check=True, timeout=120)
-    return [np.fromfile(p, dtype=w.dtype).reshape(w.shape) for p, w in zip(out_paths, expected)]
 
 
 def test_cases_present() -> None:
@@ -38,27 +23,24 @@ def test_cases_present() -> None:
 
 @pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
 def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
-    arrays = _arrays(model)
+    arrays = fixture_arrays(model)
     codegen = write_codegen(build_int(model.read_bytes(), model.stem), tmp_path / "codegen")
     exe = tmp_path / "app"
     compile_host(codegen, exe)
-    v = 0
-    while f"in_{v}_0" in arrays:
-        inputs = [arrays[f"in_{v}_{i}"] for i in range(len([k for k in arrays if k.startswith(f"in_{v}_")]))]
-        expected = [arrays[f"tflm_{v}_{o}"] for o in range(len([k for k in arrays if k.startswith(f"tflm_{v}_")]))]
-        got = _run(exe, inputs, expected, tmp_path)
-        for o, (g, w) in enumerate(zip(got, expected)):
+    inputs, expected = vectors(arrays, "in"), vectors(arrays, "tflm")
+    assert inputs and len(inputs) == len(expected)
+    for v, (ins, want) in enumerate(zip(inputs, expected)):
+        got = run_host(exe, ins, [(w.shape, w.dtype) for w in want], tmp_path)
+        for o, (g, w) in enumerate(zip(got, want)):
             bits = np.uint32 if w.dtype == np.float32 else w.dtype
             differ = int((g.view(bits) != w.view(bits)).sum())
             assert differ == 0, f"vector {v} output {o}: {differ}/{w.size} elements differ"
-        v += 1
-    assert v > 0
 
 
 def test_unary_tables_see_every_int8_value() -> None:
     """Vector 0 of the table operators' fixtures covers all 256 input values."""
     for name in ("logistic_fine", "tanh_coarse", "hard_swish_asym", "relu_rescale", "leaky_relu_rescale"):
-        x = _arrays(MORE / f"{name}.tflite")["in_0_0"]
+        x = fixture_arrays(MORE / f"{name}.tflite")["in_0_0"]
         assert set(np.unique(x).tolist()) == set(range(-128, 128)), name
 
 
@@ -68,15 +50,11 @@ def test_integer_ops_need_no_float_and_float_io_no_libm(tmp_path: Path) -> None:
     for name in ("mul_broadcast_relu", "sub_broadcast_relu6", "logistic_fine", "resize_nearest_align",
                  "float_io_logistic"):
         codegen = write_codegen(build_int((MORE / f"{name}.tflite").read_bytes(), name), tmp_path / name)
-        body = (codegen / "mcuorch_kernels.c").read_text().split('#include "mcuorch_kernels.h"', 1)[1]
+        body = kernels_body(codegen)
         if not name.startswith("float"):
             assert "float" not in body and "double" not in body, name
         assert "double" not in body, name
-        obj = tmp_path / f"{name}.o"
-        subprocess.run(["gcc", "-std=c99", "-O2", "-c", "-I", str(codegen), str(codegen / "mcuorch_kernels.c"),
-                        "-o", str(obj)], check=True)
-        undefined = subprocess.run(["nm", "-u", str(obj)], check=True, capture_output=True, text=True).stdout.split()
-        assert set(undefined) - {"U", "memset", "memcpy"} == set(), f"{name}: needs {undefined}"
+        assert_links_without_libm(codegen, tmp_path / f"{name}.o", name)
 
 
 def test_float_graph_io_needs_quantize_dequantize() -> None:
@@ -121,7 +99,8 @@ def test_float_io_model_through_the_build_command(tmp_path: Path) -> None:
     assert "MCUORCH_DTYPE_FLOAT32" in (codegen / "mcuorch_model.c").read_text()
     exe = tmp_path / "app"
     compile_strict(codegen, exe)
-    arrays = _arrays(model)
+    arrays = fixture_arrays(model)
     for v in range(4):
-        (got,) = _run(exe, [arrays[f"in_{v}_0"]], [arrays[f"tflm_{v}_0"]], tmp_path)
-        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), arrays[f"tflm_{v}_0"].view(np.uint32))
+        want = arrays[f"tflm_{v}_0"]
+        (got,) = run_host(exe, [arrays[f"in_{v}_0"]], [(want.shape, want.dtype)], tmp_path)
+        assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), want.view(np.uint32))

@@ -9,19 +9,13 @@ multi-output, residual block). Reference outputs were recorded from the tflite-m
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
-from int_support import DATA, OPS_DATA, build_int, check_case, write_codegen
+from int_support import DATA, OPS_DATA, assert_links_without_libm, build_int, check_case, fixture_arrays, \
+    kernels_body, write_codegen
 
 CASES = sorted(DATA.glob("*.tflite")) + sorted(OPS_DATA.glob("*.tflite"))
-
-
-def _arrays(model: Path) -> dict[str, np.ndarray]:
-    with np.load(model.with_suffix(".npz")) as z:
-        return {k: z[k] for k in z.files}
 
 
 def test_cases_present() -> None:
@@ -30,7 +24,7 @@ def test_cases_present() -> None:
 
 @pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
 def test_bit_exact_with_tflite_micro(model: Path, tmp_path: Path) -> None:
-    diff, total, worst = check_case(model, _arrays(model), tmp_path)
+    diff, total, worst = check_case(model, fixture_arrays(model), tmp_path)
     assert total > 0
     assert (diff, worst) == (0, 0), f"{diff}/{total} elements differ, max {worst}"
 
@@ -42,15 +36,10 @@ def test_kernels_have_no_float_and_need_no_libm(tmp_path: Path) -> None:
     for name in names + ["pad_spatial", "maxpool_valid", "reshape_fc"]:
         model = (DATA if (DATA / f"{name}.tflite").exists() else OPS_DATA) / f"{name}.tflite"
         codegen = write_codegen(build_int(model.read_bytes(), name), tmp_path / name)
-        source = (codegen / "mcuorch_kernels.c").read_text()
-        body = source.split('#include "mcuorch_kernels.h"', 1)[1]
+        body = kernels_body(codegen)
         for token in ("float", "double", "expf", "nearbyint", "floorf", "roundf"):
             assert token not in body, f"{name}: '{token}' in integer kernels"
-        obj = tmp_path / f"{name}.o"
-        subprocess.run(["gcc", "-std=c99", "-O2", "-c", "-I", str(codegen), str(codegen / "mcuorch_kernels.c"),
-                        "-o", str(obj)], check=True)
-        undefined = subprocess.run(["nm", "-u", str(obj)], check=True, capture_output=True, text=True).stdout.split()
-        assert set(undefined) - {"U", "memset", "memcpy"} == set(), f"{name}: needs {undefined}"
+        assert_links_without_libm(codegen, tmp_path / f"{name}.o", name)
 
 
 def test_unsupported_operator_is_one_clear_error() -> None:

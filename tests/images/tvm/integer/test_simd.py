@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from int_support import DATA, MODELS, OPS_DATA, build_int, check_case, compile_host, mismatches, run_host, \
-    write_codegen
+from int_support import DATA, MODELS, OPS_DATA, build_int, check_case, compile_host, fixture_arrays, mismatches, \
+    run_host, write_codegen
 
 from mcuorch_tvm.errors import UserError
 from mcuorch_tvm.integer import fixedpoint as fp
@@ -46,9 +46,7 @@ def test_isa_names() -> None:
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("model", CASES, ids=[p.stem for p in CASES])
 def test_bit_exact_per_kernel(isa: str, model: Path, tmp_path: Path) -> None:
-    with np.load(model.with_suffix(".npz")) as z:
-        arrays = {k: z[k] for k in z.files}
-    diff, total, worst = check_case(model, arrays, tmp_path, isa)
+    diff, total, worst = check_case(model, fixture_arrays(model), tmp_path, isa)
     assert total > 0
     assert (diff, worst) == (0, 0), f"{isa}: {diff}/{total} elements differ, max {worst}"
 
@@ -97,6 +95,27 @@ def test_whole_model_bit_exact(isa: str, tmp_path: Path) -> None:
     assert v >= 1
 
 
+def _wrong_results(source: str, tmp_path: Path, stem: str) -> int:
+    """Compile the C check program ``source`` with host gcc (warnings as errors), run it and
+    return the count of wrong results it prints."""
+    src = tmp_path / f"{stem}.c"
+    src.write_text("#include <stdint.h>\n" + source)
+    exe = tmp_path / stem
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
+    return int(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout)
+
+
+def _table_program(helpers: str, fields: str, table: str, wrong: str) -> str:
+    """A check program after the C ``helpers``: rows ``table`` of ``struct { fields }``, and the
+    count of rows ``t[i]`` for which the C expression ``wrong`` is true printed."""
+    return (helpers + "#include <stdio.h>\n"
+            f"static const struct {{ {fields} }} t[] = {{\n" + table + "\n};\n"
+            "int main(void) {\n  int bad = 0;\n"
+            "  for (unsigned i = 0; i < sizeof t / sizeof t[0]; ++i)\n"
+            f"    bad += {wrong};\n"
+            '  printf("%d\\n", bad);\n  return 0;\n}\n')
+
+
 @pytest.mark.parametrize("flavour", ["mve", "dsp"])
 @pytest.mark.parametrize("shape", [(1, 4), (1, 3), (2, 2), (1, 6)])
 def test_dot_helpers_against_numpy(flavour: str, shape: tuple[int, int], tmp_path: Path) -> None:
@@ -125,11 +144,7 @@ def test_dot_helpers_against_numpy(flavour: str, shape: tuple[int, int], tmp_pat
                  f"    for (int i = 0; i < {p_count * b_count}; ++i) bad += acc[i] != want[i]; }}"]
     body += ['  printf("%d\\n", bad);', "  return 0;", "}"]
     source = simd.helper_source(name) + "#include <stdio.h>\n" + "\n".join(body) + "\n"
-    src = tmp_path / "dot.c"
-    src.write_text("#include <stdint.h>\n" + source)
-    exe = tmp_path / "dot"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
-    assert subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.strip() == "0"
+    assert _wrong_results(source, tmp_path, "dot") == 0
 
 
 def test_c_requantize_matches_tflite(tmp_path: Path) -> None:
@@ -148,17 +163,9 @@ def test_c_requantize_matches_tflite(tmp_path: Path) -> None:
             ref = fp.multiply_by_quantized_multiplier(acc, 1 << 30, s)
             rows.append((acc, 1 << 30, s, max(-128, min(127, ref + 5))))
     table = ",\n".join(f"  {{{a}LL, {m}, {s}, {want}}}" for a, m, s, want in rows)
-    source = (simd.REQUANT_C +
-              "#include <stdio.h>\nstatic const struct { long long a; int32_t m, s, want; } t[] = {\n"
-              + table + "\n};\nint main(void) {\n  int bad = 0;\n"
-              "  for (unsigned i = 0; i < sizeof t / sizeof t[0]; ++i)\n"
-              "    bad += mcuorch_requantize((int32_t)t[i].a, t[i].m, t[i].s, 5, -128, 127) != t[i].want;\n"
-              '  printf("%d\\n", bad);\n  return 0;\n}\n')
-    src = tmp_path / "rq.c"
-    src.write_text("#include <stdint.h>\n" + source)
-    exe = tmp_path / "rq"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
-    assert subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.strip() == "0"
+    source = _table_program(simd.REQUANT_C, "long long a; int32_t m, s, want;", table,
+                            "mcuorch_requantize((int32_t)t[i].a, t[i].m, t[i].s, 5, -128, 127) != t[i].want")
+    assert _wrong_results(source, tmp_path, "rq") == 0
 
 
 def test_channel_vector_layouts() -> None:
@@ -229,14 +236,6 @@ def test_dsp_pair_helper_against_numpy(tmp_path: Path) -> None:
         rows.append((list(map(int, x)), acc, we, wo, acc + int(np.dot(x, w))))
     table = ",\n".join(f"  {{{{{x[0]}, {x[1]}, {x[2]}, {x[3]}}}, {acc}, {we}, {wo}, {want}}}"
                         for x, acc, we, wo, want in rows)
-    source = (simd.helper_source("mcuorch_dsp_dot4p") + "#include <stdio.h>\n"
-              "static const struct { int8_t x[4]; int32_t acc, we, wo, want; } t[] = {\n" + table + "\n};\n"
-              "int main(void) {\n  int bad = 0;\n"
-              "  for (unsigned i = 0; i < sizeof t / sizeof t[0]; ++i)\n"
-              "    bad += mcuorch_dsp_dot4p(t[i].acc, t[i].x, t[i].we, t[i].wo) != t[i].want;\n"
-              '  printf("%d\\n", bad);\n  return 0;\n}\n')
-    src = tmp_path / "pair.c"
-    src.write_text("#include <stdint.h>\n" + source)
-    exe = tmp_path / "pair"
-    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
-    assert subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.strip() == "0"
+    source = _table_program(simd.helper_source("mcuorch_dsp_dot4p"), "int8_t x[4]; int32_t acc, we, wo, want;",
+                            table, "mcuorch_dsp_dot4p(t[i].acc, t[i].x, t[i].we, t[i].wo) != t[i].want")
+    assert _wrong_results(source, tmp_path, "pair") == 0

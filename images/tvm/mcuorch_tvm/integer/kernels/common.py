@@ -98,3 +98,15 @@ def weighted_signature(in_shape: Sequence[int], out_shape: Sequence[int], packed
         params += [("mult", (channels,), K.I32), ("shift", (channels,), K.I8)]
     params.append(("y", out_shape, K.I8))
     return consts, params
+
+
+def weighted_buffers(bufs: list, in_shape: Sequence[int], out_shape: Sequence[int], packed: np.ndarray,
+                     stage: RequantStage) -> tuple:
+    """The buffers of a :func:`weighted_signature` kernel, ``(x, w, bias, mult, shift, y)``:
+    input, weights and output flat, ``mult``/``shift`` None when the stage is per-tensor."""
+    x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
+    w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
+    b = bufs[2]
+    mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
+    y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+    return x, w, b, mult, shift, y

@@ -28,7 +28,7 @@ from .. import simd as S
 from .. import tir as K
 from ..isa import GENERIC, Isa
 from ..tir import RequantStage
-from .common import Kernel, block_rows, block_weights, unrolled_range, weighted_signature
+from .common import Kernel, block_rows, block_weights, unrolled_range, weighted_buffers, weighted_signature
 
 
 @dataclass(frozen=True)
@@ -461,11 +461,7 @@ def mve_pointwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bi
     consts, params = weighted_signature(in_shape, out_shape, packed.astype(np.int8), bias, oc, stage)
     sh, sw = g.stride
     with K.prim_func(name, params) as (ib, bufs):
-        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
-        w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
-        b = bufs[2]
-        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
-        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        x, w, b, mult, shift, y = weighted_buffers(bufs, in_shape, out_shape, packed, stage)
         with K.serial(0, g.batches) as n:
             with K.serial(0, g.out_h) as oh:
                 with K.serial(0, g.out_w) as ow:
@@ -498,11 +494,7 @@ def mve_pixel_kernel(name: str, helper: str, in_shape, out_shape, packed: np.nda
     pt, pl = g.pad
     image = g.in_h * g.in_w * in_shape[3]
     with K.prim_func(name, params) as (ib, bufs):
-        x = K.T.decl_buffer((int(np.prod(in_shape)),), K.I8, data=bufs[0].data)
-        w = K.T.decl_buffer((packed.size,), K.I8, data=bufs[1].data)
-        b = bufs[2]
-        mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
-        y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
+        x, w, b, mult, shift, y = weighted_buffers(bufs, in_shape, out_shape, packed, stage)
         zero_row = K.local(in_shape[3], K.I8)
         with K.serial(0, in_shape[3]) as i:
             K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])

@@ -1,4 +1,5 @@
-"""ADD (TFLite's int8 rescale-to-common-scale algorithm) and PAD (fill with the zero point)."""
+"""Two-input kernels with numpy broadcasting (shared with :mod:`.binary`), ADD (TFLite's int8
+rescale-to-common-scale algorithm) and PAD (fill with the zero point)."""
 
 from __future__ import annotations
 
@@ -50,27 +51,18 @@ def _loop_nest(shape, leaf: Callable[[list], None]) -> None:
     nest(0)
 
 
-def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
-    """``out = clamp(Rescale(Rescale(a) + Rescale(b)) + zp)`` exactly as TFLite's AddElementwise.
-
-    Parameters are immediates (measured: reading them from a table so that GCC could fold
-    equal-shaped ADDs into one body saved 60 bytes on ResNet-8 but made the loop 2.6x slower).
-    """
-    params = [("a", a_shape, K.I8), ("b", b_shape, K.I8), ("y", out_shape, K.I8)]
+def broadcast_kernel(name: str, a_shape, b_shape, out_shape, note: str,
+                     value: Callable[[object, object], object], dtype: str = K.I8) -> Kernel:
+    """``y[i] = value(a[ia], b[ib])`` (int32 expression of two int32 loads) with broadcasting."""
+    params = [("a", a_shape, dtype), ("b", b_shape, dtype), ("y", out_shape, dtype)]
     size = int(np.prod(out_shape))
     with K.prim_func(name, params) as (ib, bufs):
-        a = K.T.decl_buffer((int(np.prod(a_shape)),), K.I8, data=bufs[0].data)
-        b = K.T.decl_buffer((int(np.prod(b_shape)),), K.I8, data=bufs[1].data)
-        y = K.T.decl_buffer((size,), K.I8, data=bufs[2].data)
+        a = K.T.decl_buffer((int(np.prod(a_shape)),), dtype, data=bufs[0].data)
+        b = K.T.decl_buffer((int(np.prod(b_shape)),), dtype, data=bufs[1].data)
+        y = K.T.decl_buffer((size,), dtype, data=bufs[2].data)
 
         def element(out_index, a_index, b_index) -> None:
-            av = (K.i32(a[a_index]) + K.c32(p.input1_offset)) * K.c32(1 << p.LEFT_SHIFT)
-            bv = (K.i32(b[b_index]) + K.c32(p.input2_offset)) * K.c32(1 << p.LEFT_SHIFT)
-            sa = K.rdbpot(K.srdhm_positive(av, K.c32(p.input1_multiplier)), -p.input1_shift)
-            sb = K.rdbpot(K.srdhm_positive(bv, K.c32(p.input2_multiplier)), -p.input2_shift)
-            out = K.rdbpot(K.srdhm_positive(sa + sb, K.c32(p.output_multiplier)), -p.output_shift)
-            value = K.clamp(out + K.c32(p.output_offset), p.act_min, p.act_max)
-            K.store(y, K.T.Cast(K.I8, value), [out_index])
+            K.store(y, K.T.Cast(dtype, value(K.i32(a[a_index]), K.i32(b[b_index]))), [out_index])
 
         if tuple(a_shape) == tuple(out_shape) and tuple(b_shape) == tuple(out_shape):
             with K.serial(0, size) as i:
@@ -80,7 +72,31 @@ def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
                           _broadcast_strides(tuple(b_shape), tuple(out_shape)), _strides(tuple(out_shape)))
             _loop_nest(out_shape, lambda loops: element(
                 _flat_index(loops, so), _flat_index(loops, sa), _flat_index(loops, sb)))
-    return Kernel(K.finish(ib), [], macs=0, note="elementwise")
+    return Kernel(K.finish(ib), [], macs=0, note=note)
+
+
+def rescaled_sum(p: AddParams, subtract: bool = False) -> Callable[[object, object], object]:
+    """The int32 value of TFLite's ADD/SUB of two int32 loads: each input rescaled into the common
+    domain (``p.LEFT_SHIFT``: 20 for int8, 15 for int16), summed (or ``a - b``), rescaled to the
+    output, zero point added, clamped to the activation range."""
+    def value(a, b):
+        av = (a + K.c32(p.input1_offset)) * K.c32(1 << p.LEFT_SHIFT)
+        bv = (b + K.c32(p.input2_offset)) * K.c32(1 << p.LEFT_SHIFT)
+        sa = K.rdbpot(K.srdhm_positive(av, K.c32(p.input1_multiplier)), -p.input1_shift)
+        sb = K.rdbpot(K.srdhm_positive(bv, K.c32(p.input2_multiplier)), -p.input2_shift)
+        out = K.rdbpot(K.srdhm_positive(sa - sb if subtract else sa + sb, K.c32(p.output_multiplier)),
+                       -p.output_shift)
+        return K.clamp(out + K.c32(p.output_offset), p.act_min, p.act_max)
+    return value
+
+
+def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
+    """``out = clamp(Rescale(Rescale(a) + Rescale(b)) + zp)`` exactly as TFLite's AddElementwise.
+
+    Parameters are immediates (measured: reading them from a table so that GCC could fold
+    equal-shaped ADDs into one body saved 60 bytes on ResNet-8 but made the loop 2.6x slower).
+    """
+    return broadcast_kernel(name, a_shape, b_shape, out_shape, "elementwise", rescaled_sum(p))
 
 
 def pad_kernel(name: str, in_shape, out_shape, pads: list[tuple[int, int]], pad_value: int) -> Kernel:

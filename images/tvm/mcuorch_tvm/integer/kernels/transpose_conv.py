@@ -28,6 +28,12 @@ def _pad(stride: int, in_size: int, filter_size: int, padding: str) -> int:
     return max(total, 0) // 2
 
 
+def _on_input(t, in_size: int, stride: int):
+    """Whether the strided position ``t`` (output + pad - filter tap, along one axis) lands on an
+    input element: ``0 <= t < in_size * stride`` and ``t % stride == 0``."""
+    return K.T.And(K.T.And(t >= K.c32(0), t < K.c32(in_size * stride)), K.T.truncmod(t, K.c32(stride)) == K.c32(0))
+
+
 def transpose_conv_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.ndarray | None,
                           stage: RequantStage, stride: tuple[int, int], padding: str,
                           input_zero_point: int) -> Kernel:
@@ -54,15 +60,11 @@ def transpose_conv_kernel(name: str, in_shape, out_shape, weights: np.ndarray, b
                         K.store(acc, b[c], [0])
                         with K.serial(0, k_h) as fy:
                             ty = K.bind(oy + K.c32(pt) - fy)
-                            row_ok = K.T.And(K.T.And(ty >= K.c32(0), ty < K.c32(in_h * sh)),
-                                             K.T.truncmod(ty, K.c32(sh)) == K.c32(0))
-                            with K.If(row_ok):
+                            with K.If(_on_input(ty, in_h, sh)):
                                 with K.Then():
                                     with K.serial(0, k_w) as fx:
                                         tx = K.bind(ox + K.c32(pl) - fx)
-                                        col_ok = K.T.And(K.T.And(tx >= K.c32(0), tx < K.c32(in_w * sw)),
-                                                         K.T.truncmod(tx, K.c32(sw)) == K.c32(0))
-                                        with K.If(col_ok):
+                                        with K.If(_on_input(tx, in_w, sw)):
                                             with K.Then():
                                                 x_base = K.bind(((n * K.c32(in_h) + K.T.truncdiv(ty, K.c32(sh)))
                                                                  * K.c32(in_w) + K.T.truncdiv(tx, K.c32(sw)))
