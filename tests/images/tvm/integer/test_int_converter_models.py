@@ -55,3 +55,50 @@ def test_shape_arithmetic_is_folded_not_run() -> None:
     _, info, layers = lower_with_layers((MODELS / "sww_int8.tflite").read_bytes())
     assert {"SHAPE", "STRIDED_SLICE", "PACK"} <= set(info.ops)
     assert [layer.op for layer in layers] == ["DEPTHWISE_CONV_2D", "CONV_2D"] * 4 + ["FULLY_CONNECTED"]
+
+
+def _fold(op_name: str, inputs: list[np.ndarray | None], out_shape: tuple[int, ...], options=None,
+          out_dtype: str = "int32", graph_output: bool = False):
+    """Fold one operator over constant (or, for SHAPE, activation) inputs; the output tensor."""
+    from mcuorch_tvm.integer.fold import fold_constant
+    from mcuorch_tvm.integer.model import ModelDesc, OpDesc, TensorDesc
+
+    tensors = [TensorDesc(i, f"in{i}", (1, 6, 4, 2) if a is None else a.shape, "int8" if a is None else str(a.dtype),
+                          None, a) for i, a in enumerate(inputs)]
+    out = TensorDesc(len(tensors), "out", out_shape, out_dtype, None)
+    desc = ModelDesc([*tensors, out], [], [0], [out.index] if graph_output else [])
+    op = OpDesc(0, op_name, list(range(len(inputs))), [out.index], options or {})
+    return fold_constant(desc, op), out
+
+
+def test_fold_semantics() -> None:
+    from mcuorch_tvm.errors import UnsupportedOperator
+
+    i32 = lambda *v: np.array(v, dtype=np.int32)  # noqa: E731
+    masks = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 0}
+    done, out = _fold("SHAPE", [None], (4,))
+    assert done and out.data.tolist() == [1, 6, 4, 2] and out.data.dtype == np.int32
+    shape = i32(1, 6, 4, 2)
+    cases = [  # (begin, end, strides, masks, expected)
+        ((1,), (3,), (1,), {}, [6, 4]),
+        ((-1,), (0,), (-1,), {}, [2, 4, 6]),
+        ((0,), (1,), (1,), {"shrink_axis_mask": 1}, 1),
+        ((-2,), (0,), (1,), {"shrink_axis_mask": 1}, 4),
+        ((9,), (2,), (1,), {"begin_mask": 1}, [1, 6]),
+        ((1,), (0,), (2,), {"end_mask": 1}, [6, 2]),
+    ]
+    for begin, end, strides, extra, expected in cases:
+        want = np.array(expected, dtype=np.int32)
+        done, out = _fold("STRIDED_SLICE", [shape, i32(*begin), i32(*end), i32(*strides)], want.shape,
+                          {**masks, **extra})
+        assert done and out.data.tolist() == want.tolist(), (begin, end, strides, extra)
+    done, out = _fold("PACK", [np.array(1, np.int32), np.array(32, np.int32)], (2,), {"axis": 0})
+    assert done and out.data.tolist() == [1, 32]
+    done, out = _fold("MUL", [i32(6), i32(8)], (1,), {"activation": "NONE"})
+    assert done and out.data.tolist() == [48]
+    assert _fold("MUL", [i32(6), None], (1,), {"activation": "NONE"})[0] is False  # not constant
+    assert _fold("ADD", [i32(6), i32(1)], (1,), out_dtype="int8")[0] is False  # not shape arithmetic
+    with pytest.raises(UnsupportedOperator, match="stores"):
+        _fold("PACK", [np.array(1, np.int32), np.array(32, np.int32)], (3,), {"axis": 0})
+    with pytest.raises(UnsupportedOperator, match="graph output"):
+        _fold("SHAPE", [None], (4,), graph_output=True)
