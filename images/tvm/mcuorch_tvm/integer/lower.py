@@ -18,6 +18,7 @@ import tvm
 from ..errors import UnsupportedOperator, UserError
 from ..tflite_model import ModelInfo, describe, load_model
 from . import lower_ops, quant
+from .fold import fold_constant
 from .isa import parse_isa
 from .kernels import conv, dense, elementwise, pool, reduce, softmax
 from .kernels.common import Kernel
@@ -252,6 +253,11 @@ def _reshape(op: OpDesc, low: _Lowering) -> None:
     low.program.steps.append(View(low.name(src), low.name(out)))
 
 
+def _shape(op: OpDesc, low: _Lowering) -> None:
+    """SHAPE is always computed at build time (:mod:`.fold`); only its output type can stop it."""
+    raise UnsupportedOperator(op.name, f"output type {low.tensor(op.outputs[0]).dtype} (int32/int64 only)")
+
+
 _LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "ADD": _add,
     "AVERAGE_POOL_2D": _pool,
@@ -263,6 +269,7 @@ _LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "PAD": _pad,
     "PADV2": _pad,
     "RESHAPE": _reshape,
+    "SHAPE": _shape,
     "SOFTMAX": _softmax,
     **lower_ops.LOWERINGS,
 }
@@ -276,6 +283,8 @@ def lower_program(desc: ModelDesc, schedules: Schedules = Schedules()) -> Intege
     for index in desc.inputs:
         low.program.inputs.append(low.name(index))
     for op in desc.ops:
+        if fold_constant(desc, op):  # shape arithmetic: constant outputs, no kernel
+            continue
         lower = _LOWERINGS.get(op.name)
         if lower is None:
             raise UnsupportedOperator(op.name, "supported: " + ", ".join(SUPPORTED_OPS))
