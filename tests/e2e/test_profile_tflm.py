@@ -62,7 +62,7 @@ def test_op_calls_add_up_to_the_run_region_exactly(home: Path, session: tuple[di
 def test_both_backends_run_the_same_kernels(home: Path, session: tuple[dict, object]) -> None:  # noqa: F811
     """tflmc pre-interprets, tflmi interprets: the per-layer kernel work is the same code on the
     same data, only the glue (dispatch) differs; a few instructions of a layer may too (reshape:
-    tensor set-up the interpreter and tflmc's constants leave differently, 24 of 2056)."""
+    measured: tflmc's layers take 6 to 12 instructions fewer per inference, reshape 508 of 514)."""
     record, _ = session
     by_backend = {}
     for run in record["runs"]:
