@@ -151,6 +151,7 @@ class TflmBackend(CodegenBackend):
     Config = TflmConfig
     image_name = "tflm"
     needs_cxx = True
+    kernel_listing = "kernels.json"
 
     def check_run(self, run: RunSpec) -> None:
         cfg: TflmConfig = run.configs[self.name]  # type: ignore[assignment]

@@ -124,7 +124,7 @@ class QemuTarget(RunnerTarget):
     def check_run(self, run: RunSpec) -> None:
         if run.configs[self.name].profile and _listing(run) is None:  # type: ignore[attr-defined]
             raise ConfigError(f"{self.name}.profile needs a backend whose BUILD lists its kernel calls "
-                              f"(tvmaot of the default environment), not {run.backend}")
+                              f"(tvmaot of the default environment, tflmi, tflmc), not {run.backend}")
 
     def run_options(self, ctx: StageContext) -> list[str]:
         cpu = self.cpu(ctx.cfg(self.name))

@@ -1,5 +1,10 @@
-"""The BUILD's kernel listing (tvmaot's memory_plan.json): which kernel calls an inference makes,
-in order, with what each computes, and the arena tensors' lifetimes.
+"""The BUILD's kernel listing (tvmaot's memory_plan.json, tflmi's and tflmc's kernels.json):
+which kernel calls an inference makes, in order, with what each computes, and (tvmaot) the arena
+tensors' lifetimes.
+
+A step's `object` names the source file whose file-local function `kernel` is (TFLite-Micro's
+op `Eval` functions live in anonymous namespaces, one mangled name in many objects): the QEMU
+runner then looks the symbol up among that object's locals only.
 
 Only the fields a profile needs are read; a listing without layer names or MACs (an older BUILD)
 still names events by kernel symbol.
@@ -19,7 +24,8 @@ class ListedStep(BaseModel):
     """One kernel call: `kernel(*inputs, output)`."""
 
     model_config = ConfigDict(frozen=True)
-    kernel: str
+    kernel: str = Field(min_length=1)
+    object: str | None = Field(default=None, min_length=1)
     inputs: list[str] = Field(default_factory=list)
     output: str = ""
     name: str | None = None
@@ -31,6 +37,11 @@ class ListedStep(BaseModel):
     @property
     def layer(self) -> str:
         return self.name or self.kernel
+
+    @property
+    def function(self) -> str:
+        """How the runner's --profile-functions names it: `OBJECT:SYMBOL` for a local one."""
+        return f"{self.object}:{self.kernel}" if self.object else self.kernel
 
 
 class ListedTensor(BaseModel):
@@ -48,10 +59,14 @@ class KernelListing(BaseModel):
     model_config = ConfigDict(frozen=True)
     steps: list[ListedStep]
     tensors: list[ListedTensor] = Field(default_factory=list)
+    error: str | None = None
+    """Why the BUILD could not list its kernel calls (tflmi/tflmc: an op whose invoke function it
+    cannot name); such a listing profiles nothing."""
 
     def functions(self) -> list[str]:
-        """Kernel symbols in order of first call (layers of equal shape share one)."""
-        return list(dict.fromkeys(step.kernel for step in self.steps))
+        """Kernel functions in order of first call (layers of equal shape, or of one op type,
+        share one), as the runner names them."""
+        return list(dict.fromkeys(step.function for step in self.steps))
 
     def live_bytes(self, step: int) -> int | None:
         """Arena bytes of the tensors alive during `step` (first use <= step <= last use), or
@@ -65,10 +80,13 @@ class KernelListing(BaseModel):
 def load_listing(path: Path) -> KernelListing:
     """The listing in `path`; a missing or malformed one is a CollectError (one line)."""
     try:
-        return KernelListing.model_validate(json.loads(path.read_text()))
+        listing = KernelListing.model_validate(json.loads(path.read_text()))
     except OSError as exc:
         raise CollectError(f"profile: cannot read the kernel listing {path}: {exc.strerror}") from None
     except ValidationError as exc:
         raise CollectError(f"profile: {path}: {first_problem(exc)}") from None
     except ValueError as exc:
         raise CollectError(f"profile: {path} is not JSON: {exc}") from None
+    if listing.error:
+        raise CollectError(f"profile: the BUILD {listing.error}")
+    return listing

@@ -27,6 +27,7 @@ class LayerProfile(BaseModel):
     index: int
     name: str
     kernel: str
+    object: str | None = Field(default=None, description="source file of a file-local kernel")
     op: str | None
     macs: int | None
     input_shapes: list[list[int]]
@@ -65,7 +66,7 @@ class ProfileSummary(BaseModel):
 
 def _match(entry: EntryProfile, listing: KernelListing, index: int) -> None:
     called = [inv.function for inv in entry.invocations]
-    listed = [step.kernel for step in listing.steps]
+    listed = [step.function for step in listing.steps]
     if called != listed:
         first = next((i for i, (a, b) in enumerate(zip(called, listed)) if a != b), min(len(called), len(listed)))
         raise CollectError(f"profile: inference {index} called {len(called)} kernels, the BUILD lists "
@@ -89,7 +90,7 @@ def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListi
     for k, step in enumerate(listing.steps):
         calls = [entry.invocations[k] for entry in entries]
         layers.append(LayerProfile(
-            index=k, name=step.layer, kernel=step.kernel, op=step.op, macs=step.macs,
+            index=k, name=step.layer, kernel=step.kernel, object=step.object, op=step.op, macs=step.macs,
             input_shapes=step.input_shapes, output_shape=step.output_shape,
             instructions=sum(c.instructions for c in calls), callees=sum(c.callees for c in calls),
             first_start=calls[0].start, first_instructions=calls[0].instructions,

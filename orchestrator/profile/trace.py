@@ -31,6 +31,8 @@ def _args(layer: LayerProfile, summary: ProfileSummary) -> dict[str, Any]:
         "mean instructions per inference": summary.per_inference(layer.instructions),
         "callee instructions per inference": summary.per_inference(layer.callees),
     }
+    if layer.object is not None:
+        args["object"] = layer.object
     if layer.macs is not None:
         args["MACs"] = layer.macs
         args["instructions/MAC"] = round(layer.first_instructions / layer.macs, 3) if layer.macs else None

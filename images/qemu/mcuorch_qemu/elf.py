@@ -17,6 +17,8 @@ SHT_SYMTAB = 2
 SHT_NOBITS = 8
 SHF_ALLOC = 0x2
 STT_FUNC = 2
+STT_FILE = 4
+STB_LOCAL = 0
 STB_GLOBAL = 1
 
 
@@ -35,11 +37,14 @@ class Section:
 
 @dataclass(frozen=True)
 class Function:
-    """A function symbol with its code range [addr, addr + size) (Thumb bit cleared)."""
+    """A function symbol with its code range [addr, addr + size) (Thumb bit cleared); a local
+    (file-static, anonymous-namespace) one with the source file its object was compiled from
+    (the STT_FILE symbol before it: the linker keeps each object's locals after its own)."""
 
     name: str
     addr: int
     size: int
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def read_elf(path: Path) -> ElfImage:
     sizes: dict[str, int] = {}
     functions: list[Function] = []
     for header in raw:
+        file: str | None = None
         if header[1] != SHT_SYMTAB:
             continue
         strings = body(raw[header[6]])
@@ -113,9 +119,12 @@ def read_elf(path: Path) -> ElfImage:
             if machine == EM_ARM and info & 0xF == STT_FUNC:
                 value &= ~1
             key = _cstring(strings, name)
+            if info & 0xF == STT_FILE:
+                file = key
+                continue
             if key not in symbols or info >> 4 == STB_GLOBAL:
                 symbols[key] = value
                 sizes[key] = size
             if info & 0xF == STT_FUNC and size:
-                functions.append(Function(key, value, size))
+                functions.append(Function(key, value, size, file if info >> 4 == STB_LOCAL else None))
     return ElfImage(bits, machine, sections, symbols, tuple(functions), sizes)

@@ -15,14 +15,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import codegen, tflmc
-from .common import FLAVOURS, CodegenError
+from . import codegen, kernels, tflmc
+from .common import FLAVOURS, TREE_OF_KERNELS, CodegenError
 
 TFLMI_EPILOG = """\
 Options map to the host configuration keys tflmi.<key> (e.g. tflmi.arena_size=65536).
 Outputs in OUT:
   codegen/       mcuorch_model.h, tflm_model.cc (wrapper, op resolver), model_data.cc,
                  mcuorch.cmake (included by the target software), tflm/ (runtime subset)
+  kernels.json   the kernel listing: per op call in order, layer name, op, MACs and the op's
+                 invoke function (what `-f profile` attributes instructions to)
   metrics.json   Arena Size, Arena Estimate, Runtime Sources, Generation Time [s]
 """
 TFLMC_EPILOG = """\
@@ -31,6 +33,7 @@ Outputs in OUT:
   codegen/       mcuorch_model.h, tflmc_model.cc (adapter), model.cc and model.cc.h (written by
                  tflite_micro_compiler; with cmsisnn also model_dsp.cc/model_mve.cc where the
                  scratch buffers differ), mcuorch.cmake, tflm/ (the files the code links)
+  kernels.json   the kernel listing (as tflmi's: the same kernels run in the same order)
   metrics.json   Arena Size (the largest flavour's), Runtime Sources, Generation Time [s]
 """
 
@@ -97,6 +100,9 @@ def run(p: argparse.ArgumentParser, generate: Generate, argv: list[str] | None) 
         name = meta.get("name", name)
         index = json.loads((args.tflm_dir / "index.json").read_text())
         metrics, line = generate(args, meta, index)
+        tree = TREE_OF_KERNELS[args.kernels]
+        listing = kernels.listing(meta, args.tflm_dir / tree, index[tree])
+        (args.out / kernels.LISTING).write_text(json.dumps(listing, indent=1) + "\n")
     except CodegenError as exc:
         print(f"error: {name}: {exc}", file=sys.stderr)
         return 2

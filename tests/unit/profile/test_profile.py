@@ -124,3 +124,26 @@ def test_outputs_are_written_from_counts_json(tmp_path: Path) -> None:
     trace = json.loads((tmp_path / "profile.json").read_text())
     assert trace["displayTimeUnit"] == "ms" and trace_problems(trace) == []
     assert json.loads((tmp_path / "profile_summary.json").read_text())["run_instructions"] == 1869
+
+
+def test_local_kernels_are_named_by_object_and_told_apart_by_call_order() -> None:
+    """tflmi/tflmc: one `Eval` symbol per kernel file; every op call is a step, in execution order."""
+    sym = "_ZN6tflite12_GLOBAL__N_14EvalEP13TfLiteContextP10TfLiteNode"
+    steps = [{"kernel": sym, "object": "conv.cc", "name": "conv_2d_0", "op": "CONV_2D", "macs": 500},
+             {"kernel": sym, "object": "depthwise_conv.cc", "name": "depthwise_conv_2d_0", "op": "DEPTHWISE_CONV_2D"},
+             {"kernel": sym, "object": "depthwise_conv.cc", "name": "depthwise_conv_2d_1", "op": "DEPTHWISE_CONV_2D"}]
+    local = KernelListing.model_validate({"steps": steps})
+    names = [f"conv.cc:{sym}", f"depthwise_conv.cc:{sym}"]
+    assert local.functions() == names
+    assert local.live_bytes(0) is None
+    profile = CountsProfile.model_validate({
+        "region": "run", "truncated": False, "glue": 0, "totals": [0, 0], "entries": [ENTRY],
+        "functions": [{"name": n, "ranges": []} for n in names]})
+    summary = summarize(profile, [1869], local)
+    assert [(layer.name, layer.object, layer.instructions) for layer in summary.layers] == [
+        ("conv_2d_0", "conv.cc", 1250), ("depthwise_conv_2d_0", "depthwise_conv.cc", 300),
+        ("depthwise_conv_2d_1", "depthwise_conv.cc", 280)]
+    event = next(e for e in chrome_trace(summary, "t")["traceEvents"] if e["ph"] == "X")
+    assert event["args"]["kernel"] == sym and event["args"]["object"] == "conv.cc"
+    with pytest.raises(CollectError, match="first difference at call 0"):
+        summarize(profile, [1869], KernelListing.model_validate({"steps": steps[1:] + steps[:1]}))

@@ -37,3 +37,20 @@ def test_profiled_run_job_depends_on_build_and_only_it_changes(models: Path) -> 
 def test_profile_is_refused_where_it_cannot_work(models: Path) -> None:
     with pytest.raises(ConfigError, match="sets nothing|host_x86"):
         _plan(models=["aww"], targets=["host_x86"], features=["profile"])
+
+
+def test_tflm_backends_are_profiled_through_their_kernel_listing(models: Path) -> None:
+    def expand(backend: str) -> list:  # type: ignore[type-arg]
+        return MatrixBuilder(load_environment("tumeda"), builtin_registry()).expand(
+            MatrixRequest(models=["aww"], backends=[backend], targets=["riscv_qemu"], features=["profile"]))
+
+    for backend in ("tflmi", "tflmc"):
+        (run,) = expand(backend)
+        for component in run.components.values():
+            component.check_run(run)
+        assert run.backend_component.kernel_listing == "kernels.json"
+        assert run.target_component.extra_inputs(run) == [Stage.BUILD]
+    with pytest.raises(ConfigError, match=r"\(tvmaot of the default environment, tflmi, tflmc\), not tvmaot"):
+        for run in expand("tvmaot"):  # the fork's microTVM AOT lists no kernels yet
+            for component in run.components.values():
+                component.check_run(run)
