@@ -68,6 +68,15 @@ class KernelListing(BaseModel):
         share one), as the runner names them."""
         return list(dict.fromkeys(step.function for step in self.steps))
 
+    def activation_shapes(self, step: ListedStep) -> list[list[int]]:
+        """Shapes of the step's inputs that live in the arena: what a reader of a profile calls
+        the layer's inputs. Weights, biases and requantization constants are kernel arguments
+        too (flattened, reordered), but no layer input; without tensor lifetimes all are kept."""
+        arena = {t.tensor for t in self.tensors}
+        if not arena or len(step.inputs) != len(step.input_shapes):
+            return step.input_shapes
+        return [shape for name, shape in zip(step.inputs, step.input_shapes) if name in arena]
+
     def live_bytes(self, step: int) -> int | None:
         """Arena bytes of the tensors alive during `step` (first use <= step <= last use), or
         None when the listing has no tensor lifetimes."""

@@ -91,7 +91,7 @@ def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListi
         calls = [entry.invocations[k] for entry in entries]
         layers.append(LayerProfile(
             index=k, name=step.layer, kernel=step.kernel, object=step.object, op=step.op, macs=step.macs,
-            input_shapes=step.input_shapes, output_shape=step.output_shape,
+            input_shapes=listing.activation_shapes(step), output_shape=step.output_shape,
             instructions=sum(c.instructions for c in calls), callees=sum(c.callees for c in calls),
             first_start=calls[0].start, first_instructions=calls[0].instructions,
             live_bytes=listing.live_bytes(k)))
