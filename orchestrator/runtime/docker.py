@@ -72,9 +72,9 @@ from orchestrator.runtime.pool import (
 JOB_MARKER = "MCUORCH_JOB"
 KILL_GRACE_SEC = 10.0
 NOT_STARTED_CODES = frozenset({125, 126, 127})
+"""Exit codes of an exec whose command never started (the engine's or the wrapper's)."""
 OUTPUT_ATTEMPTS = 3
 """Executions of a job whose exec stream keeps arriving cut before it is a job error."""
-"""Exit codes of an exec whose command never started (the engine's or the wrapper's)."""
 
 _WRAPPER = r"""
 d=/tmp/mcuorch-job-$MCUORCH_JOB
@@ -236,19 +236,10 @@ class DockerRuntime:
             lease = self._pool.acquire(request)
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise self._engine_failure(exc, f"starting a container of {request.image.tag}") from None
-        cut_streams = 0
         try:
             while True:
                 try:
-                    exec_id, job = self._create_exec(lease, request)
-                    result = self._execute(lease, exec_id, job, request, cancel, start)
-                    if result is not None and not self._output_complete(request, result):
-                        cut_streams += 1
-                        if cut_streams >= OUTPUT_ATTEMPTS:
-                            raise JobError(f"the engine cut the output stream of docker exec in "
-                                           f"{request.image.tag} {cut_streams} times")
-                        clear_outputs(request.mounts)
-                        continue
+                    result = self._execute_whole(lease, request, cancel, start)
                 except docker.errors.APIError:
                     if not lease.reused:
                         raise
@@ -300,6 +291,21 @@ class DockerRuntime:
         )["Id"]
         return str(exec_id), job
 
+    def _execute_whole(self, lease: Lease, request: ExecRequest, cancel: threading.Event,
+                       start: float) -> ExecResult:
+        """The job executed in `lease`, again from empty output folders while its output stream
+        arrives cut (the logs would be partial); the last cut is a JobError."""
+        for attempt in range(1, OUTPUT_ATTEMPTS + 1):
+            exec_id, job = self._create_exec(lease, request)
+            result = self._execute(lease, exec_id, job, request, cancel, start)
+            if self._output_complete(request, result):
+                return result
+            if attempt == OUTPUT_ATTEMPTS:
+                break
+            clear_outputs(request.mounts)
+        raise JobError(f"the engine cut the output stream of docker exec in {request.image.tag} "
+                       f"{OUTPUT_ATTEMPTS} times")
+
     def _execute(self, lease: Lease, exec_id: str, job: str, request: ExecRequest,
                  cancel: threading.Event, start: float) -> ExecResult:
         api = self.client.api
@@ -339,16 +345,13 @@ class DockerRuntime:
     def _pump(self, stream: Any, out: BinaryIO, err: BinaryIO) -> None:
         try:
             for stdout, stderr in stream:
-                if stdout:
-                    out.write(stdout)
-                    out.flush()  # logs are readable (tail -f) while the job runs
-                    if self._echo and (shown := without_marker(stdout)):
-                        self._echo("stdout", shown)
-                if stderr:
-                    err.write(stderr)
-                    err.flush()
-                    if self._echo and (shown := without_marker(stderr)):
-                        self._echo("stderr", shown)
+                for name, chunk, log in (("stdout", stdout, out), ("stderr", stderr, err)):
+                    if not chunk:
+                        continue
+                    log.write(chunk)
+                    log.flush()  # logs are readable (tail -f) while the job runs
+                    if self._echo and (shown := without_marker(chunk)):
+                        self._echo(name, shown)
         except (requests.exceptions.RequestException, OSError, ValueError):
             pass  # the connection dies when the container is removed under us
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orchestrator.environment import Source
-from orchestrator.sources.cache import normalize_url, source_identity
 from orchestrator.errors import first_problem
+from orchestrator.sources.cache import normalize_url, source_identity
 from orchestrator.sources.errors import SourceError
 
 MANIFEST = "MANIFEST.tsv"
