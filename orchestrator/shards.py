@@ -151,7 +151,10 @@ def assign_shards(plan: Plan, count: int) -> dict[int, int]:
     a job the shard already has (a shared LOAD) counting as free. Ties go to the lower run
     index and shard number.
     """
-    job_costs = {job.id: job_cost(job.stage, job.run) for job in plan.jobs}
+    # Whole milliseconds: integer sums are exact in any order. Float sums over sets (whose order
+    # follows the per-process string hash seed) differed in the last bits between machines and
+    # flipped near-ties, so two shards could both take one run and leave another to nobody.
+    job_costs = {job.id: round(job_cost(job.stage, job.run) * 1000) for job in plan.jobs}
     runs_jobs = {run.index: {job.id for job in plan.run_jobs[run.index].values()} for run in plan.runs}
     fair_share = sum(job_costs.values()) / count
     groups: dict[str, list[int]] = {}
@@ -160,7 +163,7 @@ def assign_shards(plan: Plan, count: int) -> dict[int, int]:
         shared = jobs.get(Stage.BUILD) or jobs.get(Stage.LOAD)
         groups.setdefault(shared.id if shared is not None else f"run:{run.index}", []).append(run.index)
 
-    def cost(jobs: set[str]) -> float:
+    def cost(jobs: set[str]) -> int:
         return sum(job_costs[j] for j in jobs)
 
     items: list[list[int]] = []
@@ -169,7 +172,7 @@ def assign_shards(plan: Plan, count: int) -> dict[int, int]:
         items.extend([[i] for i in members] if whole > fair_share and len(members) > 1 else [members])
     item_jobs = [set().union(*(runs_jobs[i] for i in item)) for item in items]
     order = sorted(range(len(items)), key=lambda n: (-cost(item_jobs[n]), items[n][0]))
-    totals = [0.0] * count
+    totals = [0] * count
     held: list[set[str]] = [set() for _ in range(count)]
     assignment: dict[int, int] = {}
     for n in order:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from orchestrator.runner import SessionOptions, SessionResult, SessionRunner, dr
 from orchestrator.runtime.base import ExecRequest
 from orchestrator.runtime.fake import FakeOutcome, FakeRuntime
 from orchestrator.shards import ShardSpec, assign_shards, job_cost, shard_runs
-from tests.conftest import TOY_ENV
+from tests.conftest import REPO, TOY_ENV
 from tests.unit.conftest import toy_registry
 
 MATRIX = MatrixRequest(models=["toy_sum", "toy_mul"],
@@ -72,6 +75,28 @@ def test_split_is_whole_runs_deterministic_and_balanced(mcuorch_home: Path) -> N
     assert all(half for half in halves)  # 6 runs over 2 shards: nobody idles
     many = [shard_runs(prepared.runs, plan, ShardSpec(index=k, count=8)) for k in range(1, 9)]
     assert sum(len(m) for m in many) == 6 and sum(not m for m in many) == 2  # more shards than runs: empty ones
+
+
+SPLIT_IN_A_PROCESS = """
+from orchestrator.matrix import MatrixRequest
+from orchestrator.runner import dry_run, prepare
+from orchestrator.shards import assign_shards
+request = MatrixRequest(models=["sine_model", "aww", "vww", "resnet", "toycar"], backends=["tvmaot"],
+                        targets=["host_x86", "riscv_qemu", "mps3_an547", "mps2_an386"])
+print(sorted(assign_shards(dry_run(prepare("default", request)), 2).items()))
+"""
+
+
+def test_split_is_the_same_in_every_process(mcuorch_home: Path) -> None:
+    """Each CI machine is its own process with its own string-hash seed (set order). The
+    default 20-run matrix has near-ties: with float costs summed in set order, seeds 1 and 7
+    gave different shares than seed 0 and two shards ran one run while another ran nowhere."""
+    splits = set()
+    for seed in ("0", "1", "7", "11"):
+        result = subprocess.run([sys.executable, "-c", SPLIT_IN_A_PROCESS], cwd=REPO, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}, check=True)
+        splits.add(result.stdout)
+    assert len(splits) == 1, splits
 
 
 def test_split_keeps_runs_that_share_a_build_together_when_that_balances(mcuorch_home: Path) -> None:
