@@ -152,6 +152,8 @@ def _conv_common(op: OpDesc, low: _Lowering, k_h: int, k_w: int):
 
 
 def _conv2d(op: OpDesc, low: _Lowering) -> None:
+    if low.tensor(op.inputs[0]).dtype == "int16":
+        return lower_ops.conv_16x8(op, low)
     weights, w_q = _weights(op, low, 4)
     oc, k_h, k_w, ic = weights.shape
     x, out, in_shape, out_shape, g = _conv_common(op, low, k_h, k_w)
@@ -167,6 +169,8 @@ def _conv2d(op: OpDesc, low: _Lowering) -> None:
 
 
 def _depthwise(op: OpDesc, low: _Lowering) -> None:
+    if low.tensor(op.inputs[0]).dtype == "int16":
+        return lower_ops.conv_16x8(op, low)
     weights, w_q = _weights(op, low, 4)
     _, k_h, k_w, oc = weights.shape
     x, out, in_shape, out_shape, g = _conv_common(op, low, k_h, k_w)

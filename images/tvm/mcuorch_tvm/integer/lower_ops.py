@@ -20,7 +20,8 @@ import numpy as np
 from ..errors import UnsupportedOperator
 from . import fixedpoint as fp
 from . import lut, quant
-from .kernels import binary, dense16, shape, transpose_conv, unary
+from .kernels import binary, conv16, dense16, shape, transpose_conv, unary
+from .kernels.conv import geometry
 from .kernels.elementwise import _strides
 from .model import OpDesc, Quantization
 from .program import Call, View
@@ -425,6 +426,45 @@ def fully_connected_16x8(op: OpDesc, low: _Lowering) -> None:
         raise UnsupportedOperator(op.name, f"output multiplier shift {s} outside TFLite's int64 range")
     low.emit(op, lambda name: dense16.dense16_kernel(name, in_shape, out_shape, weights, b, m, s,
                                                      x_q.zero_point[0], o_q.zero_point[0], lo, hi), [x])
+
+
+def conv_16x8(op: OpDesc, low: _Lowering) -> None:
+    """CONV_2D / DEPTHWISE_CONV_2D with int16 input/output, int8 per-channel weights and int64
+    bias (called by ``lower`` for an int16 input)."""
+    x, out = op.inputs[0], op.outputs[0]
+    x_q, o_q = _int8(op, low, [x, out], ("int16",))
+    if x_q.zero_point[0] or o_q.zero_point[0]:
+        raise UnsupportedOperator(op.name, "int16 tensors need zero point 0")
+    weights = low.constant(op, 1, "weights")
+    if weights.dtype != np.int8 or weights.ndim != 4:
+        raise UnsupportedOperator(op.name, "weights must be a 4-D int8 constant")
+    in_shape, out_shape = low.tensor(x).shape, low.tensor(out).shape
+    depthwise = op.name == "DEPTHWISE_CONV_2D"
+    channels = weights.shape[3] if depthwise else weights.shape[0]
+    if len(in_shape) != 4 or len(out_shape) != 4 or out_shape[3] != channels:
+        raise UnsupportedOperator(op.name, "input and output must be 4-D NHWC matching the weights")
+    if depthwise and (weights.shape[0] != 1 or channels % in_shape[3]):
+        raise UnsupportedOperator(op.name, "weights must be 1HW(C*M)")
+    if not depthwise and weights.shape[3] != in_shape[3]:
+        raise UnsupportedOperator(op.name, "grouped convolution")
+    bias = low.optional_constant(op, 2)
+    if bias is not None and (bias.dtype != np.int64 or bias.size != channels):
+        raise UnsupportedOperator(op.name, f"16x8 bias must be {channels} int64 values")
+    w_q = quant.require_quantized(op.name, "weights", low.tensor(op.inputs[1]).quant)
+    stage = quant.conv_requant(op.name, x_q, w_q, o_q, channels, "NONE")
+    if any(not -31 <= s < 8 for s in stage.shift):
+        raise UnsupportedOperator(op.name, "an output multiplier shift outside TFLite's int64 range")
+    k_h, k_w = weights.shape[1:3]
+    try:
+        g = geometry(in_shape, out_shape, k_h, k_w, op.options["stride"], op.options["dilation"],
+                     op.options["padding"])
+    except ValueError as err:
+        raise UnsupportedOperator(op.name, str(err)) from None
+    lo, hi = activation_range16(op.name, op.options["activation"], o_q)
+    b = None if bias is None else bias.reshape(-1)
+    multiplier = channels // in_shape[3] if depthwise else None
+    low.emit(op, lambda name: conv16.conv16_kernel(name, in_shape, out_shape, weights, b, stage.multiplier,
+                                                   stage.shift, g, lo, hi, multiplier), [x])
 
 
 LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {

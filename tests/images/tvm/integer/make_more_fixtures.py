@@ -241,6 +241,40 @@ def fc16x8(in_shape, units: int, activation: int = 0, bias: bool = True, keep_nu
     return build
 
 
+def conv16x8(in_shape, out_shape, kernel, stride=(1, 1), padding: str = "SAME", dilation=(1, 1),
+             depthwise: bool = False, activation: int = 0, bias: bool = True,
+             input_scale: float = 0.0004, spread: float = 3.0) -> Callable[[Graph], None]:
+    """CONV_2D / DEPTHWISE_CONV_2D 16x8: int16 input/output (zero point 0), int8 weights with
+    per-channel scales, int64 bias. The output scale puts ``spread`` typical sums (random taps
+    over the full int16 range) at the int16 limit, so most outputs are not clamped."""
+    def build(g: Graph) -> None:
+        rng = np.random.default_rng(sum(in_shape) * 13 + out_shape[3] * 7 + kernel[0] + 5 * depthwise)
+        ic, oc = in_shape[3], out_shape[3]
+        taps = kernel[0] * kernel[1] * (1 if depthwise else ic)
+        typical = np.sqrt(taps) * 18900 * input_scale * 73 * 0.0055
+        x_q, o_q = q(input_scale, 0), q(spread * typical / 32767, 0)
+        w_scales = rng.uniform(0.001, 0.01, size=oc).astype(np.float32)
+        shape = (1, kernel[0], kernel[1], oc) if depthwise else (oc, kernel[0], kernel[1], ic)
+        w = rng.integers(-127, 128, size=shape).astype(np.int8)
+        x = g.input(in_shape, x_q, "int16")
+        w_params = QuantParams(tuple(float(v) for v in w_scales), (0,) * oc, 3 if depthwise else 0)
+        inputs = [x, g.tensor(w.shape, w_params, "int8", w)]
+        if bias:
+            b_scales = tuple(float(np.float32(np.float32(x_q.scale[0]) * v)) for v in w_scales)
+            # per channel, a real bias up to a typical sum
+            b = np.round(rng.uniform(-1, 1, size=oc) * typical / np.asarray(b_scales)).astype(np.int64)
+            inputs.append(g.tensor((oc,), QuantParams(b_scales, (0,) * oc, 0), "int64", b))
+        y = g.tensor(out_shape, o_q, "int16")
+        common = dict(Padding=0 if padding == "SAME" else 1, StrideW=stride[1], StrideH=stride[0],
+                      DilationWFactor=dilation[1], DilationHFactor=dilation[0], FusedActivationFunction=activation)
+        if depthwise:
+            g.op("DEPTHWISE_CONV_2D", inputs, [y], "DepthwiseConv2DOptions", DepthMultiplier=oc // ic, **common)
+        else:
+            g.op("CONV_2D", inputs, [y], "Conv2DOptions", **common)
+        g.outputs.append(y)
+    return build
+
+
 def fc_float_product(g: Graph) -> None:
     """int8 FULLY_CONNECTED whose output depends on how the multiplier's input * filter scale
     product is formed: in double (the pinned wheel) it is 1962432100 and accumulators +-13096
@@ -333,6 +367,17 @@ CASES: dict[str, Callable[[Graph], None]] = {
                                                 per_channel=False),
     "transpose_conv_s3_gaps": transpose_conv((1, 3, 3, 2), (1, 8, 8, 2), (2, 2), 3, "VALID"),
     "fc_float_product": fc_float_product,
+    "conv16x8_3x3_same": conv16x8((1, 6, 7, 5), (1, 6, 7, 4), (3, 3)),
+    "conv16x8_s2_valid_relu": conv16x8((1, 9, 8, 3), (1, 4, 3, 6), (3, 3), stride=(2, 2), padding="VALID",
+                                       activation=1, input_scale=0.0003),
+    "conv16x8_1x1_no_bias": conv16x8((1, 4, 5, 16), (1, 4, 5, 8), (1, 1), bias=False, input_scale=0.0002),
+    "conv16x8_dilated_relu6": conv16x8((1, 8, 8, 2), (1, 8, 8, 3), (3, 2), dilation=(2, 3), activation=3,
+                                       input_scale=0.0005, spread=1.0),
+    "depthwise16x8_3x3_same": conv16x8((1, 7, 6, 4), (1, 7, 6, 4), (3, 3), depthwise=True),
+    "depthwise16x8_mult2_s2": conv16x8((1, 9, 9, 3), (1, 5, 5, 6), (3, 3), stride=(2, 2), depthwise=True,
+                                       activation=1, input_scale=0.0006),
+    "depthwise16x8_5x5_valid": conv16x8((1, 8, 7, 5), (1, 4, 3, 5), (5, 5), padding="VALID", depthwise=True,
+                                        bias=False, input_scale=0.0003),
     "fc16x8_bias": fc16x8((1, 40), 12),
     "fc16x8_relu_no_bias": fc16x8((1, 64), 9, activation=1, bias=False, scales=(0.001, 0.0031, 0.0125)),
     "fc16x8_batched_relu6": fc16x8((1, 3, 24), 10, activation=3, keep_num_dims=True,

@@ -22,6 +22,18 @@ def reduced_multiplier(multiplier: int) -> int:
     return (multiplier + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
 
 
+def requantize_int64(total, m15, total_shift):
+    """``(total * m15 + 2^(total_shift - 1)) >> total_shift`` in int64, as int32: the int64
+    ``MultiplyByQuantizedMultiplier`` for a 15-bit multiplier ``m15`` and ``total_shift = 15 -
+    shift`` (ints become immediates, expressions are per-channel loads)."""
+    if isinstance(total_shift, int):
+        round_const = K.c64(1 << (total_shift - 1))
+    else:
+        round_const = K.c64(1) << (total_shift - K.c64(1))
+    m = K.c64(m15) if isinstance(m15, int) else m15
+    return K.T.Cast(K.I32, K.ashr(total * m + round_const, total_shift))
+
+
 def dense16_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.ndarray | None,
                    multiplier: int, shift: int, input_zero_point: int, output_zero_point: int,
                    act_min: int, act_max: int) -> Kernel:
@@ -44,8 +56,8 @@ def dense16_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np
                     tap = K.i32(w[u * K.c32(depth) + d]) * (K.i32(x[r * K.c32(depth) + d]) - K.c32(input_zero_point))
                     K.store(acc, acc[0] + (K.i64(tap) if wide else tap), [0])
                 total = K.named(K.i64(acc[0]) + b[u])
-                scaled = K.ashr(total * K.c64(m15) + K.c64(1 << (total_shift - 1)), total_shift)
-                value = K.clamp(K.T.Cast(K.I32, scaled) + K.c32(output_zero_point), act_min, act_max)
+                value = K.clamp(requantize_int64(total, m15, total_shift) + K.c32(output_zero_point),
+                                act_min, act_max)
                 K.store(y, K.T.Cast(I16, value), [r * K.c32(units) + u])
     return Kernel(K.finish(ib), [np.ascontiguousarray(weights.reshape(-1)), bias], macs=rows * units * depth,
                   note="dense16")
