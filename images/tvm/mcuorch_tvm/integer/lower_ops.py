@@ -6,7 +6,7 @@ into :mod:`.lower`'s table).
 * RELU, RELU6, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH: 256-entry tables (:mod:`.lut`);
 * MUL, SUB, MAXIMUM, MINIMUM: broadcasting integer kernels (:mod:`.kernels.binary`);
 * SQUEEZE, EXPAND_DIMS: zero-copy views like RESHAPE; CONCATENATION, PACK, TRANSPOSE,
-  SLICE, STRIDED_SLICE, SPLIT, UNPACK, RESIZE_NEAREST_NEIGHBOR: copies
+  SLICE, STRIDED_SLICE, SPLIT, SPLIT_V, UNPACK, RESIZE_NEAREST_NEIGHBOR: copies
   (:mod:`.kernels.shape`).
 """
 
@@ -295,7 +295,9 @@ def _strided_slice(op: OpDesc, low: _Lowering) -> None:
     dtype = _same_type(op, low, [x, out])
     o = op.options
     if o.get("ellipsis_mask") or o.get("new_axis_mask") or o.get("offset"):
-        raise UnsupportedOperator(op.name, "ellipsis/new-axis masks and offset mode")
+        # TFLite-Micro's StridedSlice sets both masks to 0 (strided_slice_common.cc): there is
+        # no reference result to be exact with.
+        raise UnsupportedOperator(op.name, "ellipsis/new-axis masks (TFLite-Micro ignores them) and offset mode")
     in_shape = low.tensor(x).shape
     begin, end, strides = (_int_values(op, low, i, w) for i, w in ((1, "begin"), (2, "end"), (3, "strides")))
     rank = len(in_shape)
@@ -313,6 +315,7 @@ def _strided_slice(op: OpDesc, low: _Lowering) -> None:
 
 
 def _split(op: OpDesc, low: _Lowering) -> None:
+    """SPLIT: equal parts; the axis is input 0."""
     x = op.inputs[1]
     _same_type(op, low, [x] + list(op.outputs))
     in_shape = low.tensor(x).shape
@@ -320,12 +323,32 @@ def _split(op: OpDesc, low: _Lowering) -> None:
     parts = len(op.outputs)
     if in_shape[axis] % parts:
         raise UnsupportedOperator(op.name, f"dimension {in_shape[axis]} does not split into {parts}")
-    size = list(in_shape)
-    size[axis] //= parts
-    for k, out in enumerate(op.outputs):
-        begin = [0] * len(in_shape)
-        begin[axis] = k * size[axis]
+    _split_along(op, low, x, axis, [in_shape[axis] // parts] * parts)
+
+
+def _split_v(op: OpDesc, low: _Lowering) -> None:
+    """SPLIT_V: parts of the sizes the outputs have along the axis (input 2), as TFLite-Micro
+    copies them (``size_splits`` only served shape inference)."""
+    x = op.inputs[0]
+    _same_type(op, low, [x] + list(op.outputs))
+    in_shape = low.tensor(x).shape
+    axis = _axis(op, _int_values(op, low, 2, "axis")[0], len(in_shape))
+    sizes = [low.tensor(out).shape[axis] if len(low.tensor(out).shape) == len(in_shape) else -1
+             for out in op.outputs]
+    if -1 in sizes or sum(sizes) != in_shape[axis]:
+        raise UnsupportedOperator(op.name, f"outputs of {sizes} along axis {axis} do not split {list(in_shape)}")
+    _split_along(op, low, x, axis, sizes)
+
+
+def _split_along(op: OpDesc, low: _Lowering, x: int, axis: int, sizes: list[int]) -> None:
+    """One copy kernel per output: consecutive parts of ``sizes`` along ``axis``."""
+    in_shape = low.tensor(x).shape
+    first = 0
+    for out, part in zip(op.outputs, sizes):
+        begin, size = [0] * len(in_shape), list(in_shape)
+        begin[axis], size[axis] = first, part
         _slice_call(op, low, x, out, begin, [1] * len(in_shape), size)
+        first += part
 
 
 def _unpack(op: OpDesc, low: _Lowering) -> None:
@@ -488,6 +511,7 @@ LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {
     "SLICE": _slice,
     "STRIDED_SLICE": _strided_slice,
     "SPLIT": _split,
+    "SPLIT_V": _split_v,
     "UNPACK": _unpack,
     "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
     "TRANSPOSE_CONV": _transpose_conv,
