@@ -61,7 +61,8 @@ float32 division and a libm-free round-half-away (quantize), one float32 multipl
 (dequantize, exact because ``double(scale) * (q - zp)`` needs fewer than 53 bits).
 int16 (TFLite's 16x8 scheme): ADD/SUB in a 2^15 common domain, MUL, FULLY_CONNECTED, CONV_2D and
 DEPTHWISE_CONV_2D with an int64 bias and the int64 ``MultiplyByQuantizedMultiplier`` (15-bit
-multiplier; reference loops, not scheduled), conversions, copies.
+multiplier; reference loops, not scheduled), SOFTMAX through TFLite-Micro's interpolated int16
+tables (:mod:`.lut16`), conversions, copies.
 
 SIMD schedules (``--isa``, :mod:`.isa`, :mod:`.simd`; instruction counts on QEMU, GCC 12 -O2,
 keyword spotting). The ISA is a generation-time choice: it changes blocking and weight layouts,

@@ -222,6 +222,8 @@ def _add(op: OpDesc, low: _Lowering) -> None:
 
 def _softmax(op: OpDesc, low: _Lowering) -> None:
     x, out = op.inputs[0], op.outputs[0]
+    if low.tensor(x).dtype == "int16":
+        return lower_ops.softmax_16(op, low)
     _require_int8(op, low, [x, out])
     params = quant.SoftmaxParams(low.tensor(x).quant, low.tensor(out).quant, op.options["beta"])
     low.emit(op, lambda name: softmax.softmax_kernel(name, low.tensor(x).shape, params), [x])

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import UnsupportedOperator
 from . import fixedpoint as fp
 from . import lut, quant
-from .kernels import binary, conv16, dense16, shape, transpose_conv, unary
+from .kernels import binary, conv16, dense16, shape, softmax16, transpose_conv, unary
 from .kernels.conv import geometry
 from .kernels.elementwise import _strides
 from .model import OpDesc, Quantization
@@ -488,6 +488,23 @@ def conv_16x8(op: OpDesc, low: _Lowering) -> None:
     multiplier = channels // in_shape[3] if depthwise else None
     low.emit(op, lambda name: conv16.conv16_kernel(name, in_shape, out_shape, weights, b, stage.multiplier,
                                                    stage.shift, g, lo, hi, multiplier), [x])
+
+
+def softmax_16(op: OpDesc, low: _Lowering) -> None:
+    """SOFTMAX int16 -> int16 (called by ``lower`` for an int16 input): TFLite-Micro's
+    ``CalculateSoftmaxParams`` checks, then its table-based kernel."""
+    x, out = op.inputs[0], op.outputs[0]
+    x_q, o_q = _int8(op, low, [x, out], ("int16",))
+    if x_q.zero_point[0] or o_q.zero_point[0]:
+        raise UnsupportedOperator(op.name, "int16 tensors need zero point 0")
+    if abs(float(np.float32(o_q.scale[0])) - 1.0 / 32768) > 0.001 / 32768:
+        raise UnsupportedOperator(op.name, "int16 output must have scale 1/32768")
+    real = float(np.float32(x_q.scale[0])) * float(np.float32(op.options["beta"])) / (10.0 / 65535.0)
+    multiplier, shift = fp.quantize_multiplier(real)
+    if multiplier <= 0 or not -31 <= shift <= 30:
+        raise UnsupportedOperator(op.name, f"input scale * beta {real:.3g} cannot be rescaled")
+    shape_ = low.tensor(x).shape
+    low.emit(op, lambda name: softmax16.softmax16_kernel(name, shape_, multiplier, shift), [x])
 
 
 LOWERINGS: dict[str, Callable[[OpDesc, _Lowering], None]] = {

@@ -275,6 +275,16 @@ def conv16x8(in_shape, out_shape, kernel, stride=(1, 1), padding: str = "SAME", 
     return build
 
 
+def softmax16(shape, input_scale: float, beta: float = 1.0) -> Callable[[Graph], None]:
+    """SOFTMAX int16 -> int16: zero points 0, output scale 1/32768 (TFLite-Micro's rule)."""
+    def build(g: Graph) -> None:
+        x = g.input(shape, q(input_scale, 0), "int16")
+        y = g.tensor(shape, q(1.0 / 32768, 0), "int16")
+        g.op("SOFTMAX", [x], [y], "SoftmaxOptions", Beta=beta)
+        g.outputs.append(y)
+    return build
+
+
 def fc_float_product(g: Graph) -> None:
     """int8 FULLY_CONNECTED whose output depends on how the multiplier's input * filter scale
     product is formed: in double (the pinned wheel) it is 1962432100 and accumulators +-13096
@@ -382,6 +392,10 @@ CASES: dict[str, Callable[[Graph], None]] = {
                                        activation=1, input_scale=0.0006),
     "depthwise16x8_5x5_valid": conv16x8((1, 8, 7, 5), (1, 4, 3, 5), (5, 5), padding="VALID", depthwise=True,
                                         bias=False, input_scale=0.0003),
+    "softmax16_row10": softmax16((1, 10), 0.0003),
+    "softmax16_rows_beta2": softmax16((2, 3, 7), 0.0002, beta=2.0),
+    "softmax16_wide_coarse": softmax16((1, 64), 0.0006, beta=0.5),
+    "softmax16_many_rows": softmax16((1, 48, 12), 0.00035),  # 192 rows: most table entries
     "fc16x8_bias": fc16x8((1, 40), 12),
     "fc16x8_relu_no_bias": fc16x8((1, 64), 9, activation=1, bias=False, scales=(0.001, 0.0031, 0.0125)),
     "fc16x8_batched_relu6": fc16x8((1, 3, 24), 10, activation=3, keep_num_dims=True,
