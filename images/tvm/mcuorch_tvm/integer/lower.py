@@ -217,7 +217,7 @@ def _add(op: OpDesc, low: _Lowering) -> None:
         raise UnsupportedOperator(op.name, f"shapes {shapes[0]} and {shapes[1]} do not broadcast to {shapes[2]}")
     params = quant.AddParams(low.tensor(a).quant, low.tensor(b).quant, low.tensor(out).quant,
                              op.options["activation"])
-    low.emit(op, lambda name: elementwise.add_kernel(name, *shapes, params), [a, b])
+    low.emit(op, lambda name: elementwise.add_kernel(name, *shapes, params, low.schedules.conv2d.isa), [a, b])
 
 
 def _softmax(op: OpDesc, low: _Lowering) -> None:

@@ -201,6 +201,33 @@ static inline void mcuorch_mve_requant_store(int8_t* y, const int32_t* acc, cons
 #endif
 }
 """,
+    "mcuorch_mve_add": r"""/* int8 ADD of two equal-shaped tensors, 4 elements per pass: each input offset, shifted into
+   the common domain (ls: 20), rescaled, summed, rescaled to the output, zero point, clamp: TFLite's
+   AddElementwise with every multiply-high and rounding shift on 4 lanes (mcuorch_mve_requant;
+   input and output shifts are right shifts here, as QuantizeMultiplierSmallerThanOneExp makes them). */
+static inline void mcuorch_mve_add(int8_t* y, const int8_t* a, const int8_t* b, int32_t n, int32_t ls,
+    int32_t off1, int32_t m1, int32_t s1, int32_t off2, int32_t m2, int32_t s2, int32_t mo, int32_t so,
+    int32_t zp, int32_t lo, int32_t hi) {
+#if defined(__ARM_FEATURE_MVE)
+  int32x4_t vm1 = vdupq_n_s32(m1), vs1 = vdupq_n_s32(s1), vm2 = vdupq_n_s32(m2), vs2 = vdupq_n_s32(s2);
+  int32x4_t vmo = vdupq_n_s32(mo), vso = vdupq_n_s32(so), vls = vdupq_n_s32(ls);
+  for (int32_t i = 0; i < n; i += 4) {
+    mve_pred16_t p = vctp32q((uint32_t)(n - i));
+    int32x4_t av = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(a + i, p), off1), vls);
+    int32x4_t bv = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(b + i, p), off2), vls);
+    int32x4_t sum = vaddq_s32(mcuorch_mve_requant(av, vm1, vs1, 0, INT32_MIN, INT32_MAX),
+                              mcuorch_mve_requant(bv, vm2, vs2, 0, INT32_MIN, INT32_MAX));
+    vstrbq_p_s32(y + i, mcuorch_mve_requant(sum, vmo, vso, zp, lo, hi), p);
+  }
+#else
+  for (int32_t i = 0; i < n; ++i) {
+    int32_t sum = mcuorch_requantize((a[i] + off1) * (1 << ls), m1, s1, 0, INT32_MIN, INT32_MAX)
+                + mcuorch_requantize((b[i] + off2) * (1 << ls), m2, s2, 0, INT32_MIN, INT32_MAX);
+    y[i] = (int8_t)mcuorch_requantize(sum, mo, so, zp, lo, hi);
+  }
+#endif
+}
+""",
     "mcuorch_mve_pwconv": r"""/* One output pixel of a 1x1 CONV_2D (IC % 16 == 0, OC % 4 == 0): x is the pixel's IC
    inputs, weights [OC/4][IC/16][4][16] (the four channels' next 16 bytes are one 64-byte
    run). Four VMLADAVA sums per step become one vector, bias added, requantized, stored. */

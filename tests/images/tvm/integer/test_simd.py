@@ -26,9 +26,9 @@ from mcuorch_tvm.integer.kernels.conv import channel_vectors, even_odd_order
 
 ISAS = ["cortex-m55+mve", "cortex-m4+dsp"]
 # every CONV_2D / DEPTHWISE / FULLY_CONNECTED case: blocking tails, padding, strides, dilation,
-# depth multipliers, the keyword-spotting first layer, per-tensor and per-channel requantization
+# depth multipliers, the keyword-spotting first layer, per-tensor and per-channel requantization, ADD
 CASES = sorted({p for d in (DATA, OPS_DATA) for pattern in ("conv*", "dw*", "fc*", "pad_then_conv", "reshape_fc",
-                                                            "*residual*", "small_classifier")
+                                                            "*residual*", "small_classifier", "add_*")
                 for p in d.glob(pattern + ".tflite")})
 
 

@@ -8,7 +8,9 @@ from collections.abc import Callable
 import numpy as np
 from tvm import tirx
 
+from .. import simd as S
 from .. import tir as K
+from ..isa import GENERIC, Isa
 from ..quant import AddParams
 from .common import Kernel
 
@@ -90,13 +92,29 @@ def rescaled_sum(p: AddParams, subtract: bool = False) -> Callable[[object, obje
     return value
 
 
-def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams) -> Kernel:
+def add_kernel(name: str, a_shape, b_shape, out_shape, p: AddParams, isa: Isa = GENERIC) -> Kernel:
     """``out = clamp(Rescale(Rescale(a) + Rescale(b)) + zp)`` exactly as TFLite's AddElementwise.
 
     Parameters are immediates (measured: reading them from a table so that GCC could fold
     equal-shaped ADDs into one body saved 60 bytes on ResNet-8 but made the loop 2.6x slower).
+    On MVE an ADD without broadcasting is one call of ``mcuorch_mve_add`` (4 lanes per step;
+    ResNet-8's residual ADDs on the M55: 44 -> 8 instructions per element).
     """
+    if isa.mve and tuple(a_shape) == tuple(b_shape) == tuple(out_shape):
+        return _mve_add_kernel(name, out_shape, p)
     return broadcast_kernel(name, a_shape, b_shape, out_shape, "elementwise", rescaled_sum(p))
+
+
+def _mve_add_kernel(name: str, shape, p: AddParams) -> Kernel:
+    size = int(np.prod(shape))
+    params = [("a", shape, K.I8), ("b", shape, K.I8), ("y", shape, K.I8)]
+    with K.prim_func(name, params) as (ib, bufs):
+        a, b, y = (K.T.decl_buffer((size,), K.I8, data=buf.data) for buf in bufs)
+        S.call("mcuorch_mve_add", K.T.address_of(y[0]), K.T.address_of(a[0]), K.T.address_of(b[0]), size,
+               p.LEFT_SHIFT, p.input1_offset, p.input1_multiplier, p.input1_shift, p.input2_offset,
+               p.input2_multiplier, p.input2_shift, p.output_multiplier, p.output_shift, p.output_offset,
+               p.act_min, p.act_max)
+    return Kernel(K.finish(ib), [], macs=0, note="simd=mve mcuorch_mve_add")
 
 
 def pad_kernel(name: str, in_shape, out_shape, pads: list[tuple[int, int]], pad_value: int) -> Kernel:
