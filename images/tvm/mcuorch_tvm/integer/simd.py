@@ -9,7 +9,11 @@ dependency. A helper's name says what it computes::
         acc[p*B + r] += sum_{i<n} x[p*xs + i] * w[r*ws + i]     (p < P, r < B)
 
 ``P`` pixels (input runs ``xs`` bytes apart) times ``B`` channels (weight runs ``ws`` bytes
-apart), int8 operands, int32 accumulators. ``flavour`` picks the SIMD code, always guarded by
+apart), int8 operands, int32 accumulators. The row variant walks ``rows`` such runs (a
+convolution's kernel rows: input ``xr`` and weights ``wr`` bytes further each time) with the
+accumulators in registers throughout::
+
+    mcuorch_<flavour>_dotr_<P>x<B>(acc, x, xs, xr, w, ws, wr, n, rows) ``flavour`` picks the SIMD code, always guarded by
 the compiler's own feature macro, with the portable scalar loop as the fallback:
 
 * ``mve``: ``#if defined(__ARM_FEATURE_MVE)`` — 16 bytes per ``vldrbq_s8``, 16 MACs per
@@ -39,7 +43,7 @@ from tvm.tirx.script import builder as T
 
 from . import tir as K
 
-HELPER_RE = re.compile(r"\bmcuorch_(mve|dsp|scalar)_dot_(\d+)x(\d+)\b")
+HELPER_RE = re.compile(r"\bmcuorch_(mve|dsp|scalar)_dot(r?)_(\d+)x(\d+)\b")
 FEATURE_MACRO = {"mve": "__ARM_FEATURE_MVE", "dsp": "__ARM_FEATURE_DSP"}
 INCLUDES = {
     "mve": "#include <arm_mve.h>",
@@ -54,16 +58,24 @@ INCLUDES = {
 }
 
 
-def helper_name(flavour: str, pixels: int, block: int) -> str:
-    return f"mcuorch_{flavour}_dot_{pixels}x{block}"
+def helper_name(flavour: str, pixels: int, block: int, rows: bool = False) -> str:
+    return f"mcuorch_{flavour}_dot{'r' if rows else ''}_{pixels}x{block}"
+
+
+def _i32(v):
+    return K.c32(v) if isinstance(v, int) else v
 
 
 def dot(flavour: str, pixels: int, block: int, acc, x_ptr, xs, w_ptr, ws, n) -> None:
     """Emit ``helper(acc, x, xs, w, ws, n)`` as a statement (pointers from ``T.address_of``)."""
-    def i32(v):
-        return K.c32(v) if isinstance(v, int) else v
-    T.evaluate(tirx.call_extern("void", helper_name(flavour, pixels, block), acc, x_ptr, i32(xs), w_ptr,
-                                i32(ws), i32(n)))
+    T.evaluate(tirx.call_extern("void", helper_name(flavour, pixels, block), acc, x_ptr, _i32(xs), w_ptr,
+                                _i32(ws), _i32(n)))
+
+
+def dot_rows(flavour: str, pixels: int, block: int, acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows) -> None:
+    """Emit ``helper(acc, x, xs, xr, w, ws, wr, n, rows)``: ``rows`` dots, one call."""
+    T.evaluate(tirx.call_extern("void", helper_name(flavour, pixels, block, rows=True), acc, x_ptr, _i32(xs),
+                                _i32(xr), w_ptr, _i32(ws), _i32(wr), _i32(n), _i32(rows)))
 
 
 def _acc(p: int, r: int) -> str:
@@ -99,24 +111,36 @@ def _dsp_body(P: int, B: int) -> list[str]:
     return lines
 
 
-def helper_definition(flavour: str, P: int, B: int) -> str:
-    name = helper_name(flavour, P, B)
+def helper_definition(flavour: str, P: int, B: int, rows: bool = False) -> str:
+    name = helper_name(flavour, P, B, rows)
     accs = [(p, r) for p in range(P) for r in range(B)]
-    lines = [f"/* acc[p*{B} + r] += sum_(i<n) x[p*xs + i] * w[r*ws + i], p < {P}, r < {B} */",
-             f"static inline void {name}(int32_t* acc, const int8_t* x, int32_t xs, const int8_t* w,",
-             "    int32_t ws, int32_t n) {"]
+    if rows:
+        lines = [f"/* acc[p*{B} + r] += sum_(k<rows, i<n) x[k*xr + p*xs + i] * w[k*wr + r*ws + i], p < {P}, "
+                 f"r < {B} */",
+                 f"static inline void {name}(int32_t* acc, const int8_t* x, int32_t xs, int32_t xr,",
+                 "    const int8_t* w, int32_t ws, int32_t wr, int32_t n, int32_t rows) {"]
+    else:
+        lines = [f"/* acc[p*{B} + r] += sum_(i<n) x[p*xs + i] * w[r*ws + i], p < {P}, r < {B} */",
+                 f"static inline void {name}(int32_t* acc, const int8_t* x, int32_t xs, const int8_t* w,",
+                 "    int32_t ws, int32_t n) {"]
     lines += [f"  int32_t {_acc(p, r)} = acc[{p * B + r}];" for p, r in accs]
-    lines.append("  int32_t i = 0;")
+    body = ["  int32_t i = 0;"]
     if flavour in FEATURE_MACRO:
-        lines.append(f"#if defined({FEATURE_MACRO[flavour]})")
-        lines += _mve_body(P, B) if flavour == "mve" else _dsp_body(P, B)
-        lines.append("#endif")
-    lines.append("  for (; i < n; ++i) {")
-    lines += [f"    int32_t x{p} = x[{p} * xs + i];" for p in range(P)]
+        body.append(f"#if defined({FEATURE_MACRO[flavour]})")
+        body += _mve_body(P, B) if flavour == "mve" else _dsp_body(P, B)
+        body.append("#endif")
+    body.append("  for (; i < n; ++i) {")
+    body += [f"    int32_t x{p} = x[{p} * xs + i];" for p in range(P)]
     for r in range(B):
-        lines.append(f"    int32_t w{r} = w[{r} * ws + i];")
-        lines += [f"    {_acc(p, r)} += x{p} * w{r};" for p in range(P)]
-    lines.append("  }")
+        body.append(f"    int32_t w{r} = w[{r} * ws + i];")
+        body += [f"    {_acc(p, r)} += x{p} * w{r};" for p in range(P)]
+    body.append("  }")
+    if rows:
+        lines.append("  for (int32_t k = 0; k < rows; ++k, x += xr, w += wr) {")
+        lines += ["  " + line if not line.startswith("#") else line for line in body]
+        lines.append("  }")
+    else:
+        lines += body
     lines += [f"  acc[{p * B + r}] = {_acc(p, r)};" for p, r in accs]
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -132,13 +156,14 @@ def attach_helpers(kernel_code: str) -> tuple[str, str]:
 
 def helper_source(kernel_code: str) -> str:
     """Includes and definitions of every helper ``kernel_code`` calls ('' when none)."""
-    used = sorted({(m.group(1), int(m.group(2)), int(m.group(3))) for m in HELPER_RE.finditer(kernel_code)})
+    used = sorted({(m.group(1), int(m.group(3)), int(m.group(4)), bool(m.group(2)))
+                   for m in HELPER_RE.finditer(kernel_code)})
     if not used and not _WHOLE_RE.search(kernel_code):
         return ""
     parts = ["/* SIMD helpers of the integer kernels (mcuorch_tvm/integer/simd.py). */",
              "#include <string.h>"]
     whole = sorted(set(_WHOLE_RE.findall(kernel_code)))
-    flavours = {f for f, _, _ in used} | {name.split("_")[1] for name in whole}
+    flavours = {f for f, _, _, _ in used} | {name.split("_")[1] for name in whole}
     for flavour in sorted(flavours):
         if flavour in INCLUDES:
             parts.append(f"#if defined({FEATURE_MACRO[flavour]})\n{INCLUDES[flavour]}\n#endif")

@@ -307,18 +307,18 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
             """``pixels`` interior pixels from ``ow0``: no bounds test at all."""
             x_base = K.bind(((n * K.c32(g.in_h) + oh * K.c32(sh) - K.c32(pt)) * K.c32(g.in_w)
                              + ow0 * K.c32(sw) - K.c32(pl)) * K.c32(ic))
+            if flavour and dw == 1:  # every kernel row in one call, accumulators in registers
+                S.dot_rows(flavour, pixels, width, K.T.address_of(acc[0]), K.T.address_of(x[x_base]), sw * ic,
+                           dh * g.in_w * ic, K.T.address_of(w[w0]), run, width * run, run, k_h)
+                return
             if flavour:
                 with K.serial(0, k_h) as kh:
                     x_row = K.bind(x_base + kh * K.c32(dh * g.in_w * ic))
                     w_row = K.bind(w0 + kh * K.c32(width * run))
-                    if dw == 1:
-                        S.dot(flavour, pixels, width, K.T.address_of(acc[0]), K.T.address_of(x[x_row]), sw * ic,
-                              K.T.address_of(w[w_row]), run, run)
-                    else:
-                        with K.serial(0, k_w) as kw:
-                            S.dot(flavour, pixels, width, K.T.address_of(acc[0]),
-                                  K.T.address_of(x[x_row + kw * K.c32(dw * ic)]), sw * ic,
-                                  K.T.address_of(w[w_row + kw * K.c32(ic)]), run, ic)
+                    with K.serial(0, k_w) as kw:  # dilated columns: a dot per tap
+                        S.dot(flavour, pixels, width, K.T.address_of(acc[0]),
+                              K.T.address_of(x[x_row + kw * K.c32(dw * ic)]), sw * ic,
+                              K.T.address_of(w[w_row + kw * K.c32(ic)]), run, ic)
                 return
             with K.serial(0, k_h) as kh:
                 x_row = K.bind(x_base + kh * K.c32(dh * g.in_w * ic))
