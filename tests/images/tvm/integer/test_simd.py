@@ -115,6 +115,23 @@ def _table_program(helpers: str, fields: str, table: str, wrong: str) -> str:
             '  printf("%d\\n", bad);\n  return 0;\n}\n')
 
 
+def _dot_check_source(name: str, accumulators: int, cases: list[tuple[str, np.ndarray, np.ndarray, np.ndarray,
+                                                                       np.ndarray]]) -> str:
+    """A C program calling helper ``name`` once per case (``args`` with x, w, acc as arrays)
+    and printing how many accumulators differ from ``want``."""
+    def arr(values: np.ndarray) -> str:
+        return ", ".join(str(int(e)) for e in values)
+
+    body = ["int main(void) {", "  int bad = 0;"]
+    for args, x, w, acc, want in cases:
+        body += [f"  {{ static const int8_t x[] = {{{arr(x)}}}; static const int8_t w[] = {{{arr(w)}}};",
+                 f"    int32_t acc[] = {{{arr(acc)}}}; static const int32_t want[] = {{{arr(want)}}};",
+                 f"    {name}({args});",
+                 f"    for (int i = 0; i < {accumulators}; ++i) bad += acc[i] != want[i]; }}"]
+    body += ['  printf("%d\\n", bad);', "  return 0;", "}"]
+    return simd.helper_source(name) + "#include <stdio.h>\n" + "\n".join(body) + "\n"
+
+
 @pytest.mark.parametrize("flavour", ["mve", "dsp"])
 @pytest.mark.parametrize("shape", [(1, 4), (1, 3), (2, 2), (1, 6)])
 def test_dot_helpers_against_numpy(flavour: str, shape: tuple[int, int], tmp_path: Path) -> None:
@@ -133,44 +150,29 @@ def test_dot_helpers_against_numpy(flavour: str, shape: tuple[int, int], tmp_pat
             for r in range(b_count):
                 want[p * b_count + r] += int(np.dot(x[p * xs:p * xs + n].astype(np.int64),
                                                     w[r * ws:r * ws + n].astype(np.int64)))
-        cases.append((n, xs, ws, x, w, acc, want))
-    body = ["int main(void) {", "  int bad = 0;"]
-    for i, (n, xs, ws, x, w, acc, want) in enumerate(cases):
-        arr = lambda v: ", ".join(str(int(e)) for e in v)  # noqa: E731
-        body += [f"  {{ static const int8_t x[] = {{{arr(x)}}}; static const int8_t w[] = {{{arr(w)}}};",
-                 f"    int32_t acc[] = {{{arr(acc)}}}; static const int32_t want[] = {{{arr(want)}}};",
-                 f"    {name}(acc, x, {xs}, w, {ws}, {n});",
-                 f"    for (int i = 0; i < {p_count * b_count}; ++i) bad += acc[i] != want[i]; }}"]
-    body += ['  printf("%d\\n", bad);', "  return 0;", "}"]
-    source = simd.helper_source(name) + "#include <stdio.h>\n" + "\n".join(body) + "\n"
-    assert _wrong_results(source, tmp_path, "dot") == 0
+        cases.append((f"acc, x, {xs}, w, {ws}, {n}", x, w, acc, want))
+    assert _wrong_results(_dot_check_source(name, p_count * b_count, cases), tmp_path, "dot") == 0
 
 
 @pytest.mark.parametrize("flavour", ["mve", "dsp"])
 def test_dot_rows_helper_against_numpy(flavour: str, tmp_path: Path) -> None:
     """The row variant (a convolution's kernel rows in one call) equals the sum of its rows' dots."""
-    p_count, b_count = 1, 4
-    name = simd.helper_name(flavour, p_count, b_count, rows=True)
+    blocks = 4
+    name = simd.helper_name(flavour, 1, blocks, rows=True)
     rng = np.random.default_rng(7)
-    body = ["int main(void) {", "  int bad = 0;"]
+    cases = []
     for rows, n in ((1, 48), (3, 48), (3, 17), (5, 80), (2, 0)):
         xs, xr, ws = n + 2, 3 * n + 7, n + 1
-        wr = b_count * ws + 3
-        x = rng.integers(-128, 128, size=rows * xr + p_count * xs + 1, dtype=np.int8)
+        wr = blocks * ws + 3
+        x = rng.integers(-128, 128, size=rows * xr + xs + 1, dtype=np.int8)
         w = rng.integers(-128, 128, size=rows * wr + 1, dtype=np.int8)
-        acc = rng.integers(-1000, 1000, size=p_count * b_count, dtype=np.int32)
+        acc = rng.integers(-1000, 1000, size=blocks, dtype=np.int32)
         want = acc.astype(np.int64).copy()
         for k in range(rows):
-            for r in range(b_count):
+            for r in range(blocks):
                 want[r] += int(np.dot(x[k * xr:k * xr + n].astype(np.int64), w[k * wr + r * ws:k * wr + r * ws + n]))
-        arr = lambda v: ", ".join(str(int(e)) for e in v)  # noqa: E731
-        body += [f"  {{ static const int8_t x[] = {{{arr(x)}}}; static const int8_t w[] = {{{arr(w)}}};",
-                 f"    int32_t acc[] = {{{arr(acc)}}}; static const int32_t want[] = {{{arr(want)}}};",
-                 f"    {name}(acc, x, {xs}, {xr}, w, {ws}, {wr}, {n}, {rows});",
-                 f"    for (int i = 0; i < {p_count * b_count}; ++i) bad += acc[i] != want[i]; }}"]
-    body += ['  printf("%d\\n", bad);', "  return 0;", "}"]
-    source = simd.helper_source(name) + "#include <stdio.h>\n" + "\n".join(body) + "\n"
-    assert _wrong_results(source, tmp_path, "dotr") == 0
+        cases.append((f"acc, x, {xs}, {xr}, w, {ws}, {wr}, {n}, {rows}", x, w, acc, want))
+    assert _wrong_results(_dot_check_source(name, blocks, cases), tmp_path, "dotr") == 0
 
 
 def test_c_requantize_matches_tflite(tmp_path: Path) -> None:
