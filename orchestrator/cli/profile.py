@@ -65,6 +65,9 @@ def profile(
         stdout.print(f"{run.label}: {summary.inferences} inference(s), per inference; trace "
                      f"{run.folder / 'profile.json'}", highlight=False, markup=False)
         stdout.print(profile_table(summary))
+        if summary.inlined:
+            stdout.print(f"inlined by the compiler, counted in glue: {', '.join(summary.inlined)}",
+                         highlight=False, markup=False)
         if not no_chart:
             paths = _charts(run, summary, output, top)
             stdout.print("wrote " + ", ".join(map(str, paths)), highlight=False, markup=False)

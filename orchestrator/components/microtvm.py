@@ -89,6 +89,8 @@ class MicroTvmBackend(CodegenBackend):
     executor: ClassVar[str]
     codegen_target: ClassVar[str] = "c"
     exact_validation_as = "argmax"
+    kernel_listing = "kernels.json"
+    """The fused operator functions in call order (mcuorch_microtvm/listing.py): `-f profile`."""
 
     def options(self, cfg: ComponentConfig) -> list[str]:
         """Every output-affecting key, explicitly: tvmaotplus's defaults are not the command's."""
@@ -137,6 +139,7 @@ class TvmLlvm(MicroTvmBackend):
     Config = MicroTvmConfig
     executor = "graph"
     codegen_target = "llvm"
+    kernel_listing = None
     description = "TVM fork's LLVM host code on TVM's C++ runtime (host_x86 only)"
 
     def check_run(self, run: RunSpec) -> None:

@@ -26,7 +26,9 @@ from orchestrator.components.base import (
 )
 from orchestrator.components.facts import target_facts
 from orchestrator.errors import CollectError, ConfigError
-from orchestrator.profile.listing import load_listing
+from orchestrator.metrics.elf_memory import ElfMetricsError
+from orchestrator.metrics.rom_symbols import function_names
+from orchestrator.profile.listing import KernelListing, load_listing
 from orchestrator.profile.outputs import write_profile
 
 if TYPE_CHECKING:
@@ -124,7 +126,7 @@ class QemuTarget(RunnerTarget):
     def check_run(self, run: RunSpec) -> None:
         if run.configs[self.name].profile and _listing(run) is None:  # type: ignore[attr-defined]
             raise ConfigError(f"{self.name}.profile needs a backend whose BUILD lists its kernel calls "
-                              f"(tvmaot of the default environment, tflmi, tflmc), not {run.backend}")
+                              f"(every C backend: tvmaot, tvmaotplus, tvmrt, tflmi, tflmc), not {run.backend}")
 
     def run_options(self, ctx: StageContext) -> list[str]:
         cpu = self.cpu(ctx.cfg(self.name))
@@ -132,13 +134,21 @@ class QemuTarget(RunnerTarget):
         if ctx.cfg(self.name).trace_memory:
             argv.append("--trace-memory")
         if ctx.cfg(self.name).profile:
-            listing = load_listing(self._listing_path(ctx))
+            listing, _ = self._profiled_listing(ctx)
             argv += ["--profile-functions", ",".join(listing.functions())]
         return argv
 
     @staticmethod
-    def _listing_path(ctx: StageContext) -> Path:
-        return ctx.inputs[Stage.BUILD.value] / str(_listing(ctx.run))
+    def _profiled_listing(ctx: StageContext) -> tuple[KernelListing, list[str]]:
+        """The BUILD's kernel listing without the steps the compiler inlined (no symbol in the
+        ELF), and those steps' layer names."""
+        listing = load_listing(ctx.inputs[Stage.BUILD.value] / str(_listing(ctx.run)))
+        if not any(step.inlinable for step in listing.steps):
+            return listing, []
+        try:
+            return listing.without_inlined(function_names(Path(_elf(ctx))))
+        except ElfMetricsError as exc:
+            raise CollectError(f"profile: {exc}") from None
 
     def job(self, ctx: StageContext) -> JobSpec:
         spec = super().job(ctx)
@@ -150,7 +160,8 @@ class QemuTarget(RunnerTarget):
         metrics = super().collect(job, ctx)
         if ctx.cfg(self.name).profile:
             title = f"{ctx.run.model.name} {ctx.run.backend} {ctx.run.target}"
-            summary = write_profile(job.out / self.counts_file, load_listing(self._listing_path(ctx)), job.out, title)
+            listing, inlined = self._profiled_listing(ctx)
+            summary = write_profile(job.out / self.counts_file, listing, job.out, title, inlined)
             metrics.update(summary.columns())
         return metrics
 

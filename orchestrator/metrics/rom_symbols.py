@@ -62,3 +62,17 @@ def rom_symbols(elf_path: Path, memory: StaticMemory, split: RomSplit | None) ->
     except (OSError, ELFError) as exc:
         raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
     return sorted(found.values(), key=lambda s: (-s.size, s.name))
+
+
+def function_names(elf_path: Path) -> set[str]:
+    """Names of the sized functions in the ELF's symbol tables (what a profile can attribute)."""
+    names: set[str] = set()
+    try:
+        with open(elf_path, "rb") as stream:
+            for table in ELFFile(stream).iter_sections():
+                if isinstance(table, SymbolTableSection):
+                    names.update(sym.name for sym in table.iter_symbols()
+                                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and sym.name)
+    except (OSError, ELFError) as exc:
+        raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
+    return names

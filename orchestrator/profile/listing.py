@@ -6,6 +6,11 @@ A step's `object` names the source file whose file-local function `kernel` is (T
 op `Eval` functions live in anonymous namespaces, one mangled name in many objects): the QEMU
 runner then looks the symbol up among that object's locals only.
 
+A step marked `inlinable` is a global function the compiler may have inlined into its only
+caller (microTVM's small fused functions, called once from the AOT main): when the ELF has no
+such symbol, the step is left out of the profile and its instructions are its caller's (glue);
+`ProfileSummary.inlined` names it. Any other missing kernel is an error.
+
 Only the fields a profile needs are read; a listing without layer names or MACs (an older BUILD)
 still names events by kernel symbol.
 """
@@ -33,6 +38,7 @@ class ListedStep(BaseModel):
     macs: int | None = Field(default=None, ge=0)
     input_shapes: list[list[int]] = Field(default_factory=list)
     output_shape: list[int] = Field(default_factory=list)
+    inlinable: bool = False
 
     @property
     def layer(self) -> str:
@@ -62,6 +68,15 @@ class KernelListing(BaseModel):
     error: str | None = None
     """Why the BUILD could not list its kernel calls (tflmi/tflmc: an op whose invoke function it
     cannot name); such a listing profiles nothing."""
+
+    def without_inlined(self, present: set[str]) -> tuple[KernelListing, list[str]]:
+        """(the listing without the inlinable steps whose kernel is not among the ELF's
+        `present` function names, the layer names of those left out)."""
+        gone = [step for step in self.steps if step.inlinable and step.kernel not in present]
+        if not gone:
+            return self, []
+        kept = [step for step in self.steps if step not in gone]
+        return self.model_copy(update={"steps": kept}), [step.layer for step in gone]
 
     def functions(self) -> list[str]:
         """Kernel functions in order of first call (layers of equal shape, or of one op type,

@@ -48,6 +48,8 @@ class ProfileSummary(BaseModel):
     first_run_instructions: int = Field(ge=0)
     first_glue: int = Field(ge=0)
     layers: list[LayerProfile]
+    inlined: list[str] = Field(default_factory=list,
+                               description="listed layers the compiler inlined into their caller (in glue)")
 
     def per_inference(self, value: int) -> float:
         return value / self.inferences
@@ -73,7 +75,8 @@ def _match(entry: EntryProfile, listing: KernelListing, index: int) -> None:
                            f"{len(listed)} (first difference at call {first})")
 
 
-def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListing) -> ProfileSummary:
+def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListing,
+              inlined: list[str] | None = None) -> ProfileSummary:
     """Layers of every inference; refuses a profile that does not add up or does not follow
     the BUILD's call order (a CollectError: the numbers would be wrong)."""
     if profile.truncated:
@@ -97,7 +100,7 @@ def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListi
             live_bytes=listing.live_bytes(k)))
     return ProfileSummary(inferences=len(entries), run_instructions=sum(per_entry),
                           glue=sum(e.glue for e in entries), first_run_instructions=per_entry[0],
-                          first_glue=entries[0].glue, layers=layers)
+                          first_glue=entries[0].glue, layers=layers, inlined=list(inlined or []))
 
 
 def load_summary(path: Path) -> ProfileSummary:

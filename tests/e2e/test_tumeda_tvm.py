@@ -11,10 +11,12 @@ with TFLite-Micro's kernels, so an exact request is checked as `argmax` for it
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from orchestrator.profile.trace import trace_problems
 from tests.e2e.test_default_environment import last_report, labelled_containers, mcuorch
 from tests.e2e.test_tumeda_environment import home  # noqa: F401  (the source-cache home fixture)
 
@@ -118,6 +120,39 @@ def test_the_qemu_boards_run_the_same_code(home: Path, session: tuple[dict, obje
         assert row["Validation Max Diff"] == reference["Validation Max Diff"]
         if row["Target"] == "riscv_qemu":
             assert abs(row["Run Instructions"] - reference["Run Instructions"]) <= 8, (row, reference)
+
+
+def test_profile_attributes_the_inference_to_the_fused_functions(home: Path, session: tuple[dict, object]) -> None:
+    """-f profile of microTVM: every call of a fused operator function is a layer, in the order
+    the AOT main (tvmaot, tvmaotplus) or the graph executor (tvmrt) calls them, except the small
+    ones GCC inlined into the AOT main (no symbol left: named as inlined, counted in glue); layers
+    + glue are the Run region exactly. The BUILDs are the session's and the previous test's."""
+    done = mcuorch(home, "run", "--env", "tumeda", "aww", *(a for b in MICROTVM for a in ("-b", b)), "-t", "riscv_qemu",
+                   "-f", "profile", "--parallel", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record, report = last_report(home)
+    assert len(report) == len(MICROTVM) and not report["Failing"].any()
+    listed = {}
+    for run in record["runs"]:
+        backend = run["identity"]["backend"]
+        out = home / "jobs" / "RUN" / run["jobs"]["RUN"] / "outputs"
+        steps = json.loads((home / "jobs" / "BUILD" / run["jobs"]["BUILD"] / "outputs" / "kernels.json").read_text())["steps"]
+        row = report[report["Run"] == run["index"]].iloc[0]
+        assert len({s["kernel"] for s in steps}) == row["Kernels"]  # every fused function is called
+        run_region = json.loads((out / "counts.json").read_text())["regions"]["run"]
+        summary = json.loads((out / "profile_summary.json").read_text())
+        layers = summary["layers"]
+        assert [layer["kernel"] for layer in layers] == [s["kernel"] for s in steps if s["name"] not in summary["inlined"]]
+        assert len(summary["inlined"]) <= 3 and (backend != "tvmrt" or not summary["inlined"])  # tvmrt: calls by pointer
+        assert sum(layer["instructions"] for layer in layers) + summary["glue"] == run_region["instructions"]
+        assert summary["run_instructions"] / summary["inferences"] == row["Run Instructions"]
+        assert row["Top Kernel"].startswith("fused_nn_conv2d") and row["Top Kernel Share [%]"] > 10
+        assert summary["glue"] < 0.01 * summary["run_instructions"]
+        assert trace_problems(json.loads((out / "profile.json").read_text())) == []
+        listed[backend] = [s["kernel"] for s in steps]
+    # One Relay graph, three executors: the same fused functions in the same order.
+    assert listed["tvmaot"] == listed["tvmaotplus"] == listed["tvmrt"], listed
+    assert sum(k.startswith("tvmgen_default_fused_nn_conv2d") for k in listed["tvmaot"]) == 9  # 5 conv + 4 depthwise
 
 
 def test_tvmllvm_runs_llvm_code_on_tvms_cpp_runtime(home: Path, session: tuple[dict, object]) -> None:

@@ -21,7 +21,7 @@ from orchestrator.matrix import MatrixBuilder, MatrixRequest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "images" / "tumeda-tvm"))
-from mcuorch_microtvm import glue, tvmc  # noqa: E402
+from mcuorch_microtvm import glue, listing, tvmc  # noqa: E402
 from mcuorch_microtvm.errors import CodegenError  # noqa: E402
 
 
@@ -199,3 +199,45 @@ def test_llvm_glue_drives_the_cpp_graph_executor_through_the_c_api() -> None:
     assert '#include <tvm/runtime/c_runtime_api.h>' in code and "crt" not in code
     with pytest.raises(CodegenError, match="the graph has 1 input"):
         glue.llvm_graph({**meta, "inputs": meta["inputs"] * 2}, {**graph, "arg_nodes": [0]}, 16)
+
+
+AOT_MAIN = """
+#include "tvmgen_default.h"
+TVM_DLL int32_t tvmgen_default_fused_nn_conv2d_add(int8_t* p0, int8_t* out);
+TVM_DLL int32_t tvmgen_default___tvm_main__(int8_t* input, int8_t* output);
+TVM_DLL int32_t tvmgen_default_fused_nn_conv2d_add(int8_t* p0, int8_t* out) { return 0; }
+/* tvmgen_default_fused_commented_out(x); */
+TVM_DLL int32_t tvmgen_default___tvm_main__(int8_t* input, int8_t* output) {
+  void* sid_1 = (&(global_workspace[0]));
+  if (tvmgen_default_fused_nn_conv2d_add(input, sid_1) != 0 ) { return -1; }
+  if (tvmgen_default_fused_reshape(sid_1, sid_1) != 0 ) { return -1; }
+  if (tvmgen_default_fused_nn_conv2d_add(sid_1, output) != 0 ) { return -1; }
+  return 0;
+}
+"""
+
+
+def test_aot_listing_is_the_mains_calls_in_order(tmp_path: Path) -> None:
+    (tmp_path / "default_lib0.c").write_text("/* constants only */ static int x[2] = {1, 2};")
+    (tmp_path / "default_lib1.c").write_text(AOT_MAIN)
+    calls = listing.aot_calls([tmp_path / "default_lib0.c", tmp_path / "default_lib1.c"])
+    assert calls == ["tvmgen_default_fused_nn_conv2d_add", "tvmgen_default_fused_reshape",
+                     "tvmgen_default_fused_nn_conv2d_add"]
+    steps = listing.listing(calls)["steps"]
+    assert [s["name"] for s in steps] == ["fused_nn_conv2d_add", "fused_reshape", "fused_nn_conv2d_add#2"]
+    assert [s["op"] for s in steps] == ["nn.conv2d", "reshape", "nn.conv2d"]
+    with pytest.raises(CodegenError, match="defines no tvmgen_default___tvm_main__"):
+        listing.aot_calls([tmp_path / "default_lib0.c"])
+
+
+def test_graph_listing_skips_inputs_and_nops() -> None:
+    graph = {"nodes": [{"op": "null", "name": "input"},
+                       {"op": "tvm_op", "attrs": {"func_name": "tvmgen_default_fused_nn_contrib_dense_pack_add"}},
+                       {"op": "tvm_op", "attrs": {"func_name": "__nop"}},
+                       {"op": "tvm_op", "attrs": {"func_name": "tvmgen_default_fused_nn_softmax"}}]}
+    assert listing.graph_calls(graph) == ["tvmgen_default_fused_nn_contrib_dense_pack_add",
+                                          "tvmgen_default_fused_nn_softmax"]
+    assert listing.leading_operator("tvmgen_default_fused_nn_contrib_dense_pack_add") == "nn.contrib_dense_pack"
+    assert listing.leading_operator("tvmgen_default_fused_addition_of_sorts") is None
+    with pytest.raises(CodegenError, match="calls no operator function"):
+        listing.listing([])

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cpp_runtime, crt, glue, mlf, probe, tvmc
+from . import cpp_runtime, crt, glue, listing, mlf, probe, tvmc
 from .errors import CodegenError
 
 EPILOG = """\
@@ -29,6 +29,8 @@ Outputs in OUT:
                  include/ (CRT headers, tvmgen_default.h, crt_config.h), crt/ (CRT sources);
                  --target llvm: model/*.o (LLVM's object), include/ (TVM's C API headers),
                  lib/libtvm_runtime.so (TVM's C++ runtime)
+  kernels.json   the kernel listing (-f profile): the fused operator functions an inference
+                 calls, in order (--target c only)
   metrics.json   Workspace Size (AOT) or Heap Size/Heap Needed/Storage Size (graph: the heap is
                  measured by running the code once on this host), Kernels, Runtime Sources,
                  Generation Time [s]; --target llvm: Storage Size, Runtime Library Size
@@ -95,8 +97,10 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
     if model.include_dir.is_dir():
         shutil.copytree(model.include_dir, codegen / "include", dirs_exist_ok=True)
     metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
-    if facts:
-        graph = json.loads(model.graph_json.read_text())
+    graph = json.loads(model.graph_json.read_text()) if facts else None
+    calls = listing.graph_calls(graph) if graph else listing.aot_calls(model.sources)
+    (out / listing.LISTING).write_text(json.dumps(listing.listing(calls), indent=1) + "\n")
+    if facts and graph:
         heap = args.heap_size or 1
         (codegen / "mcuorch_model.c").write_text(glue.graph(meta, graph, o.workspace_alignment, heap))
         needed = probe.heap_peak(codegen)
