@@ -28,7 +28,7 @@ from orchestrator.components.facts import target_facts
 from orchestrator.errors import CollectError, ConfigError
 from orchestrator.metrics.elf_memory import ElfMetricsError
 from orchestrator.metrics.rom_symbols import function_names
-from orchestrator.profile.listing import KernelListing, load_listing
+from orchestrator.profile.listing import load_listing
 from orchestrator.profile.outputs import write_profile
 
 if TYPE_CHECKING:
@@ -134,21 +134,23 @@ class QemuTarget(RunnerTarget):
         if ctx.cfg(self.name).trace_memory:
             argv.append("--trace-memory")
         if ctx.cfg(self.name).profile:
-            listing, _ = self._profiled_listing(ctx)
-            argv += ["--profile-functions", ",".join(listing.functions())]
+            argv += ["--profile-functions", ",".join(self._functions_in_elf(ctx))]
         return argv
 
     @staticmethod
-    def _profiled_listing(ctx: StageContext) -> tuple[KernelListing, list[str]]:
-        """The BUILD's kernel listing without the steps the compiler inlined (no symbol in the
-        ELF), and those steps' layer names."""
-        listing = load_listing(ctx.inputs[Stage.BUILD.value] / str(_listing(ctx.run)))
-        if not any(step.inlinable for step in listing.steps):
-            return listing, []
-        try:
-            return listing.without_inlined(function_names(Path(_elf(ctx))))
-        except ElfMetricsError as exc:
-            raise CollectError(f"profile: {exc}") from None
+    def _listing_path(ctx: StageContext) -> Path:
+        return ctx.inputs[Stage.BUILD.value] / str(_listing(ctx.run))
+
+    def _functions_in_elf(self, ctx: StageContext) -> list[str]:
+        """The listing's kernel functions for the runner, without the inlinable ones the compiler
+        inlined away (no symbol in the ELF; the summary then names them as inlined)."""
+        listing = load_listing(self._listing_path(ctx))
+        if any(step.inlinable for step in listing.steps):
+            try:
+                listing, _ = listing.without_inlined(function_names(Path(_elf(ctx))))
+            except ElfMetricsError as exc:
+                raise CollectError(f"profile: {exc}") from None
+        return listing.functions()
 
     def job(self, ctx: StageContext) -> JobSpec:
         spec = super().job(ctx)
@@ -160,8 +162,7 @@ class QemuTarget(RunnerTarget):
         metrics = super().collect(job, ctx)
         if ctx.cfg(self.name).profile:
             title = f"{ctx.run.model.name} {ctx.run.backend} {ctx.run.target}"
-            listing, inlined = self._profiled_listing(ctx)
-            summary = write_profile(job.out / self.counts_file, listing, job.out, title, inlined)
+            summary = write_profile(job.out / self.counts_file, load_listing(self._listing_path(ctx)), job.out, title)
             metrics.update(summary.columns())
         return metrics
 

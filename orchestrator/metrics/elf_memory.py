@@ -11,12 +11,14 @@ Golden vectors (section `.mcuorch_golden`) are reported apart, as `ROM golden`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
+from elftools.elf.sections import Symbol, SymbolTableSection
 from pydantic import BaseModel, ConfigDict
 
 from orchestrator.errors import CollectError
@@ -37,6 +39,24 @@ TABLES_START_SYMBOL = "__preinit_array_start"
 
 class ElfMetricsError(CollectError):
     """The file cannot be read as an ELF program."""
+
+
+@contextmanager
+def open_elf(elf_path: Path) -> Iterator[ELFFile]:
+    """The parsed ELF. pyelftools parses lazily, so a read or format error may surface while the
+    caller walks it: either way it is one ElfMetricsError line."""
+    try:
+        with open(elf_path, "rb") as stream:
+            yield ELFFile(stream)
+    except (OSError, ELFError) as exc:
+        raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
+
+
+def iter_symbols(elf: ELFFile) -> Iterator[Symbol]:
+    """Every symbol of every symbol table of `elf`."""
+    for section in elf.iter_sections():
+        if isinstance(section, SymbolTableSection):
+            yield from section.iter_symbols()
 
 
 class SectionUse(BaseModel):
@@ -101,13 +121,8 @@ def _rom_bucket(name: str, flags: int) -> str:
 
 
 def _symbols(elf: ELFFile) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for section in elf.iter_sections():
-        if isinstance(section, SymbolTableSection):
-            for sym in section.iter_symbols():
-                if sym.name in (TEXT_END_SYMBOL, TABLES_START_SYMBOL):
-                    found[sym.name] = sym["st_value"]
-    return found
+    wanted = (TEXT_END_SYMBOL, TABLES_START_SYMBOL)
+    return {sym.name: sym["st_value"] for sym in iter_symbols(elf) if sym.name in wanted}
 
 
 def _load_address(elf: ELFFile, offset: int, size: int, vma: int) -> int:
@@ -140,42 +155,38 @@ def static_memory(elf_path: Path, flash: MemoryRegion | None = None,
     """
     totals = {"code": 0, "read-only": 0, "misc": 0, "data": 0, "zero-init": 0, "golden": 0}
     uses: list[SectionUse] = []
-    try:
-        with open(elf_path, "rb") as stream:
-            elf = ELFFile(stream)
-            symbols = _symbols(elf)
-            for sec in elf.iter_sections():
-                name, size, flags = sec.name, sec["sh_size"], sec["sh_flags"]
-                if not flags & SH_FLAGS.SHF_ALLOC or size == 0 or name in PLACEHOLDERS:
-                    continue
-                nobits = sec["sh_type"] == "SHT_NOBITS"
-                vma = sec["sh_addr"]
-                lma = vma if nobits else _load_address(elf, sec["sh_offset"], size, vma)
-                rom: dict[str, int] = {}
-                ram_use: dict[str, int] = {}
-                if name == GOLDEN_SECTION:
-                    rom = {"golden": size}
+    with open_elf(elf_path) as elf:
+        symbols = _symbols(elf)
+        for sec in elf.iter_sections():
+            name, size, flags = sec.name, sec["sh_size"], sec["sh_flags"]
+            if not flags & SH_FLAGS.SHF_ALLOC or size == 0 or name in PLACEHOLDERS:
+                continue
+            nobits = sec["sh_type"] == "SHT_NOBITS"
+            vma = sec["sh_addr"]
+            lma = vma if nobits else _load_address(elf, sec["sh_offset"], size, vma)
+            rom: dict[str, int] = {}
+            ram_use: dict[str, int] = {}
+            if name == GOLDEN_SECTION:
+                rom = {"golden": size}
+            else:
+                if flash is not None and ram is not None:
+                    in_rom = not nobits and flash.contains(lma)
+                    in_ram = ram.contains(vma)
                 else:
-                    if flash is not None and ram is not None:
-                        in_rom = not nobits and flash.contains(lma)
-                        in_ram = ram.contains(vma)
+                    writable = bool(flags & SH_FLAGS.SHF_WRITE)
+                    in_rom = not nobits
+                    in_ram = writable or nobits
+                if in_ram:
+                    ram_use = {"zero-init" if nobits else "data": size}
+                if in_rom:
+                    if in_ram:  # the initial image of RAM data, copied at start-up
+                        rom = {"misc": size}
                     else:
-                        writable = bool(flags & SH_FLAGS.SHF_WRITE)
-                        in_rom = not nobits
-                        in_ram = writable or nobits
-                    if in_ram:
-                        ram_use = {"zero-init" if nobits else "data": size}
-                    if in_rom:
-                        if in_ram:  # the initial image of RAM data, copied at start-up
-                            rom = {"misc": size}
-                        else:
-                            split = _split_text(vma, size, symbols) if name == ".text" else None
-                            rom = split or {_rom_bucket(name, flags): size}
-                for key, value in (rom | ram_use).items():
-                    totals[key] += value
-                uses.append(SectionUse(name=name, size=size, rom=rom, ram=ram_use, address=vma))
-    except (OSError, ELFError) as exc:
-        raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
+                        split = _split_text(vma, size, symbols) if name == ".text" else None
+                        rom = split or {_rom_bucket(name, flags): size}
+            for key, value in (rom | ram_use).items():
+                totals[key] += value
+            uses.append(SectionUse(name=name, size=size, rom=rom, ram=ram_use, address=vma))
     return StaticMemory(
         rom_code=totals["code"], rom_read_only=totals["read-only"], rom_misc=totals["misc"],
         ram_data=totals["data"], ram_zero_init=totals["zero-init"], rom_golden=totals["golden"],

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
 from pydantic import BaseModel, ConfigDict
 
-from .elf_memory import ElfMetricsError, StaticMemory
+from .elf_memory import StaticMemory, iter_symbols, open_elf
 from .rom_split import RomSplit
 
 SYMBOL_TYPES = frozenset({"STT_FUNC", "STT_OBJECT"})
@@ -37,42 +34,28 @@ def rom_symbols(elf_path: Path, memory: StaticMemory, split: RomSplit | None) ->
     Without a `split` (no link map) every bucket and origin is empty."""
     rom_sections = {use.name for use in memory.sections if use.rom_bytes > 0}
     found: dict[tuple[int, int], RomSymbol] = {}
-    try:
-        with open(elf_path, "rb") as stream:
-            elf = ELFFile(stream)
-            thumb = elf["e_machine"] == "EM_ARM"
-            for table in elf.iter_sections():
-                if not isinstance(table, SymbolTableSection):
-                    continue
-                for sym in table.iter_symbols():
-                    kind, size, index = sym["st_info"]["type"], sym["st_size"], sym["st_shndx"]
-                    if kind not in SYMBOL_TYPES or size == 0 or not isinstance(index, int) or not sym.name:
-                        continue
-                    section = elf.get_section(index).name
-                    if section not in rom_sections:
-                        continue
-                    address = sym["st_value"] & ~1 if thumb and kind == "STT_FUNC" else sym["st_value"]
-                    if (address, size) in found:
-                        continue
-                    piece = split.piece_at(address, section) if split is not None else None
-                    found[(address, size)] = RomSymbol(
-                        name=sym.name, size=size, address=address, section=section,
-                        bucket=piece.bucket if piece else ("other" if split is not None else ""),
-                        origin=piece.origin if piece else "")
-    except (OSError, ELFError) as exc:
-        raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
+    with open_elf(elf_path) as elf:
+        thumb = elf["e_machine"] == "EM_ARM"
+        for sym in iter_symbols(elf):
+            kind, size, index = sym["st_info"]["type"], sym["st_size"], sym["st_shndx"]
+            if kind not in SYMBOL_TYPES or size == 0 or not isinstance(index, int) or not sym.name:
+                continue
+            section = elf.get_section(index).name
+            if section not in rom_sections:
+                continue
+            address = sym["st_value"] & ~1 if thumb and kind == "STT_FUNC" else sym["st_value"]
+            if (address, size) in found:
+                continue
+            piece = split.piece_at(address, section) if split is not None else None
+            found[(address, size)] = RomSymbol(
+                name=sym.name, size=size, address=address, section=section,
+                bucket=piece.bucket if piece else ("other" if split is not None else ""),
+                origin=piece.origin if piece else "")
     return sorted(found.values(), key=lambda s: (-s.size, s.name))
 
 
 def function_names(elf_path: Path) -> set[str]:
     """Names of the sized functions in the ELF's symbol tables (what a profile can attribute)."""
-    names: set[str] = set()
-    try:
-        with open(elf_path, "rb") as stream:
-            for table in ELFFile(stream).iter_sections():
-                if isinstance(table, SymbolTableSection):
-                    names.update(sym.name for sym in table.iter_symbols()
-                                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and sym.name)
-    except (OSError, ELFError) as exc:
-        raise ElfMetricsError(f"cannot read {elf_path} as an ELF file: {exc}") from None
-    return names
+    with open_elf(elf_path) as elf:
+        return {sym.name for sym in iter_symbols(elf)
+                if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"] > 0 and sym.name}

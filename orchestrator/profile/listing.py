@@ -8,8 +8,9 @@ runner then looks the symbol up among that object's locals only.
 
 A step marked `inlinable` is a global function the compiler may have inlined into its only
 caller (microTVM's small fused functions, called once from the AOT main): when the ELF has no
-such symbol, the step is left out of the profile and its instructions are its caller's (glue);
-`ProfileSummary.inlined` names it. Any other missing kernel is an error.
+such symbol, the runner is not asked to count it, the summary leaves the step out (its
+instructions are its caller's: glue) and `ProfileSummary.inlined` names it. Any other missing
+kernel is an error.
 
 Only the fields a profile needs are read; a listing without layer names or MACs (an older BUILD)
 still names events by kernel symbol.
@@ -70,13 +71,13 @@ class KernelListing(BaseModel):
     cannot name); such a listing profiles nothing."""
 
     def without_inlined(self, present: set[str]) -> tuple[KernelListing, list[str]]:
-        """(the listing without the inlinable steps whose kernel is not among the ELF's
-        `present` function names, the layer names of those left out)."""
-        gone = [step for step in self.steps if step.inlinable and step.kernel not in present]
-        if not gone:
+        """(the listing without the inlinable steps whose function is not among `present` (the
+        ELF's function names, or the ones the runner profiled), the layer names of those left out)."""
+        kept = [step for step in self.steps if not step.inlinable or step.function in present]
+        if len(kept) == len(self.steps):
             return self, []
-        kept = [step for step in self.steps if step not in gone]
-        return self.model_copy(update={"steps": kept}), [step.layer for step in gone]
+        gone = [step.layer for step in self.steps if step.inlinable and step.function not in present]
+        return self.model_copy(update={"steps": kept}), gone
 
     def functions(self) -> list[str]:
         """Kernel functions in order of first call (layers of equal shape, or of one op type,

@@ -29,14 +29,12 @@ def read_counts_profile(counts: Path) -> CountsProfile:
         raise CollectError(f"profile: {counts}: {first_problem(exc)}") from None
 
 
-def write_profile(counts: Path, listing: KernelListing, out: Path, title: str,
-                  inlined: list[str] | None = None) -> ProfileSummary:
-    """Both files in `out` from the plugin's counts and the BUILD's listing (`inlined`: listed
-    layers left out because the compiler inlined them)."""
+def write_profile(counts: Path, listing: KernelListing, out: Path, title: str) -> ProfileSummary:
+    """Both files in `out` from the plugin's counts and the BUILD's listing."""
     region = load_counts(counts).regions.get("run")
     if region is None or region.entries == 0:
         raise CollectError("profile: the Run region was never entered")
-    summary = summarize(read_counts_profile(counts), region.per_entry, listing, inlined)
+    summary = summarize(read_counts_profile(counts), region.per_entry, listing)
     trace = chrome_trace(summary, title)
     problems = trace_problems(trace)
     if problems:

@@ -75,13 +75,14 @@ def _match(entry: EntryProfile, listing: KernelListing, index: int) -> None:
                            f"{len(listed)} (first difference at call {first})")
 
 
-def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListing,
-              inlined: list[str] | None = None) -> ProfileSummary:
+def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListing) -> ProfileSummary:
     """Layers of every inference; refuses a profile that does not add up or does not follow
-    the BUILD's call order (a CollectError: the numbers would be wrong)."""
+    the BUILD's call order (a CollectError: the numbers would be wrong). Inlinable steps the
+    runner did not profile (inlined away, no symbol) are left out and named."""
     if profile.truncated:
         raise CollectError("profile: the plugin ran out of segment memory (too many range changes)")
     names = [f.name for f in profile.functions]
+    listing, inlined = listing.without_inlined(set(names))
     entries = [split_entry(segments, names) for segments in profile.entries]
     if not entries or len(entries) != len(per_entry):
         raise CollectError(f"profile: {len(entries)} profiled entries for {len(per_entry)} Run entries")
@@ -100,7 +101,7 @@ def summarize(profile: CountsProfile, per_entry: list[int], listing: KernelListi
             live_bytes=listing.live_bytes(k)))
     return ProfileSummary(inferences=len(entries), run_instructions=sum(per_entry),
                           glue=sum(e.glue for e in entries), first_run_instructions=per_entry[0],
-                          first_glue=entries[0].glue, layers=layers, inlined=list(inlined or []))
+                          first_glue=entries[0].glue, layers=layers, inlined=inlined)
 
 
 def load_summary(path: Path) -> ProfileSummary:

@@ -69,6 +69,19 @@ def test_profile_that_disagrees_with_the_run_region_or_the_build_is_refused() ->
         summarize(counts_profile(missing_call), [1869 - 280], listing())
 
 
+def test_inlinable_steps_the_runner_did_not_profile_are_named_not_layers() -> None:
+    """A step the compiler inlined away was not given to the runner: the summary leaves it out
+    (its instructions are glue) and names it; one that was profiled stays a layer."""
+    data = listing().model_dump()
+    data["steps"].insert(1, {"kernel": "k_cast", "name": "fused_cast", "inlinable": True})
+    data["steps"][0]["inlinable"] = True
+    summary = summarize(counts_profile(ENTRY), [1869], KernelListing.model_validate(data))
+    assert [layer.name for layer in summary.layers] == ["conv_2d_0", "depthwise_conv_2d_0", "depthwise_conv_2d_1"]
+    assert summary.inlined == ["fused_cast"]
+    assert sum(layer.instructions for layer in summary.layers) + summary.glue == 1869
+    assert summarize(counts_profile(ENTRY), [1869], listing()).inlined == []
+
+
 def test_trace_has_one_complete_event_per_kernel_in_call_order_and_passes_the_viewer_rules() -> None:
     summary = summarize(counts_profile(ENTRY), [1869], listing())
     trace = chrome_trace(summary, "toy tvmaot riscv_qemu")
