@@ -13,8 +13,10 @@ apart), int8 operands, int32 accumulators. The row variant walks ``rows`` such r
 convolution's kernel rows: input ``xr`` and weights ``wr`` bytes further each time) with the
 accumulators in registers throughout::
 
-    mcuorch_<flavour>_dotr_<P>x<B>(acc, x, xs, xr, w, ws, wr, n, rows) ``flavour`` picks the SIMD code, always guarded by
-the compiler's own feature macro, with the portable scalar loop as the fallback:
+    mcuorch_<flavour>_dotr_<P>x<B>(acc, x, xs, xr, w, ws, wr, n, rows)
+
+``flavour`` picks the SIMD code, always guarded by the compiler's own feature macro, with the
+portable scalar loop as the fallback:
 
 * ``mve``: ``#if defined(__ARM_FEATURE_MVE)`` — 16 bytes per ``vldrbq_s8``, 16 MACs per
   ``vmladavaq_s8``; a remainder of fewer than 16 bytes runs once with a ``vctp8q`` predicate
@@ -62,20 +64,14 @@ def helper_name(flavour: str, pixels: int, block: int, rows: bool = False) -> st
     return f"mcuorch_{flavour}_dot{'r' if rows else ''}_{pixels}x{block}"
 
 
-def _i32(v):
-    return K.c32(v) if isinstance(v, int) else v
-
-
 def dot(flavour: str, pixels: int, block: int, acc, x_ptr, xs, w_ptr, ws, n) -> None:
     """Emit ``helper(acc, x, xs, w, ws, n)`` as a statement (pointers from ``T.address_of``)."""
-    T.evaluate(tirx.call_extern("void", helper_name(flavour, pixels, block), acc, x_ptr, _i32(xs), w_ptr,
-                                _i32(ws), _i32(n)))
+    call(helper_name(flavour, pixels, block), acc, x_ptr, xs, w_ptr, ws, n)
 
 
 def dot_rows(flavour: str, pixels: int, block: int, acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows) -> None:
     """Emit ``helper(acc, x, xs, xr, w, ws, wr, n, rows)``: ``rows`` dots, one call."""
-    T.evaluate(tirx.call_extern("void", helper_name(flavour, pixels, block, rows=True), acc, x_ptr, _i32(xs),
-                                _i32(xr), w_ptr, _i32(ws), _i32(wr), _i32(n), _i32(rows)))
+    call(helper_name(flavour, pixels, block, rows=True), acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows)
 
 
 def _acc(p: int, r: int) -> str:
