@@ -97,10 +97,10 @@ def generate(args: argparse.Namespace, meta: dict) -> tuple[dict, str]:
     if model.include_dir.is_dir():
         shutil.copytree(model.include_dir, codegen / "include", dirs_exist_ok=True)
     metrics["Runtime Sources"] = crt.copy_runtime(model.crt_dir(args.crt_dir), o.executor, codegen, max_args)
-    graph = json.loads(model.graph_json.read_text()) if facts else None
-    calls = listing.graph_calls(graph) if graph else listing.aot_calls(model.sources)
+    graph = json.loads(model.graph_json.read_text()) if facts else {}
+    calls = listing.graph_calls(graph) if facts else listing.aot_calls(model.sources)
     (out / listing.LISTING).write_text(json.dumps(listing.listing(calls), indent=1) + "\n")
-    if facts and graph:
+    if facts:
         heap = args.heap_size or 1
         (codegen / "mcuorch_model.c").write_text(glue.graph(meta, graph, o.workspace_alignment, heap))
         needed = probe.heap_peak(codegen)

@@ -23,10 +23,11 @@ import re
 from pathlib import Path
 
 from .errors import CodegenError
+from .glue import PACKED_MAIN as MAIN
+from .mlf import MODULE
 
 LISTING = "kernels.json"
-PREFIX = "tvmgen_default_"
-MAIN = PREFIX + "__tvm_main__"
+PREFIX = f"tvmgen_{MODULE}_"
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _CALL = re.compile(r"\b(" + PREFIX + r"\w+)\s*\(")
 OPERATORS = ("nn_contrib_dense_pack", "nn_conv2d_transpose", "nn_conv2d", "nn_dense", "nn_avg_pool2d",
