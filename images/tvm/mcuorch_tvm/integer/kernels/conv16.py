@@ -5,7 +5,7 @@ int16.
 The reference accumulates ``w * x`` over the taps inside the image in int64 (the 16x8 scheme has
 zero points 0, so padded taps add nothing and no input offset exists), adds the int64 bias and
 requantizes per channel with the int64 ``MultiplyByQuantizedMultiplier`` (:mod:`.dense16`).
-A tap is at most ``127 * 32768``, so the sum stays int32 while ``taps * 127 * 32768 < 2^31``
+A tap is at most ``128 * 32768`` in magnitude, so the sum stays int32 while ``taps * 2^22 < 2^31``
 and is widened once, before the bias. Loops are the reference's (output-stationary, a test per
 kernel row and column); int16 models are rare on MCUs and no schedule work went into these.
 """
@@ -33,7 +33,7 @@ def conv16_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         w_oc_first = np.ascontiguousarray(weights.reshape(-1, out_c).T)
         depth = 1
     taps = g.k_h * g.k_w * depth
-    wide = taps * 127 * 32768 >= 2**31
+    wide = taps * 128 * 32768 >= 2**31
     bias = np.zeros(out_c, dtype=np.int64) if bias is None else bias.astype(np.int64)
     m15 = np.asarray([reduced_multiplier(m) for m in multipliers], dtype=np.int32)
     total_shift = np.asarray([15 - s for s in shifts], dtype=np.int8)

@@ -2,8 +2,8 @@
 ``reference_integer_ops::FullyConnected<int16_t, int8_t, int16_t, int64_t>``.
 
 The accumulator is int64 in the reference; products ``w * (x - zp)`` fit in 24 bits, so the
-sum stays in int32 whenever ``depth * 127 * 65535 < 2^31`` and is widened once, before the
-bias. Requantization is the int64 ``MultiplyByQuantizedMultiplier``: the multiplier reduced
+sum stays in int32 whenever ``depth * 128 * 65535 < 2^31`` (a weight may be -128) and is widened
+once, before the bias. Requantization is the int64 ``MultiplyByQuantizedMultiplier``: the multiplier reduced
 to 15 bits, ``(acc * m15 + 2^(14 - shift)) >> (15 - shift)`` with a flooring shift.
 """
 
@@ -43,7 +43,7 @@ def dense16_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np
     m15, total_shift = reduced_multiplier(multiplier), 15 - shift
     if not 1 <= total_shift <= 46:
         raise ValueError(f"output shift {shift} outside TFLite's range")
-    wide = depth * 127 * 65535 >= 2**31
+    wide = depth * 128 * 65535 >= 2**31
     params = [("x", (rows * depth,), I16), ("w", (weights.size,), K.I8), ("bias", (units,), K.I64),
               ("y", (rows * units,), I16)]
     with K.prim_func(name, params) as (ib, bufs):
