@@ -93,6 +93,13 @@ def _clz_positive(v):
     return K.bind(count[0])
 
 
+def store_row_max(state, x, base, depth: int, lowest: int) -> None:
+    """``state[0]`` = the largest of ``x[base:base + depth]`` (``lowest``: the type's minimum)."""
+    K.store(state, K.c32(lowest), [0])
+    with K.serial(0, depth) as c:
+        K.store(state, K.T.max(state[0], K.i32(x[base + c])), [0])
+
+
 def _one_over_one_plus_x(a):
     """gemmlowp ``one_over_one_plus_x_for_x_in_0_1`` for a >= 0 (Q0.31 in and out)."""
     s = _Slots(4)
@@ -119,9 +126,7 @@ def softmax_kernel(name: str, shape, p: SoftmaxParams) -> Kernel:
         state = K.local(3)  # 0: row max, 1: sum of exps, then reciprocal, 2: output exponent
         with K.serial(0, rows) as r:
             base = K.bind(r * K.c32(depth))
-            K.store(state, K.c32(-128), [0])
-            with K.serial(0, depth) as c:
-                K.store(state, K.T.max(state[0], K.i32(x[base + c])), [0])
+            store_row_max(state, x, base, depth, -128)
             K.store(state, K.c32(0), [1])
             K.store(state, K.c32(0), [2])  # set in pass 1 before use; gcc cannot see that
             with K.serial(0, 2) as pass_:

@@ -15,7 +15,7 @@ import numpy as np
 from .. import tir as K
 from ..lut16 import softmax_tables
 from .common import Kernel
-from .softmax import _clz_positive
+from .softmax import _clz_positive, store_row_max
 
 I16 = "int16"
 
@@ -46,9 +46,7 @@ def softmax16_kernel(name: str, shape, input_multiplier: int, input_shift: int) 
         state = K.local(3)  # 0: row max, 1: sum of exps, 2: reciprocal
         with K.serial(0, rows) as r:
             base = K.bind(r * K.c32(depth))
-            K.store(state, K.c32(-32768), [0])
-            with K.serial(0, depth) as c:
-                K.store(state, K.T.max(state[0], K.i32(x[base + c])), [0])
+            store_row_max(state, x, base, depth, -32768)
             K.store(state, K.c32(0), [1])
             with K.serial(0, depth) as c:
                 diff = K.wrap_shift_left(K.named(K.i32(x[base + c]) - state[0]), left)
