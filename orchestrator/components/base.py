@@ -246,6 +246,11 @@ class Target(StageComponent):
         """Extra platform arguments this target needs (e.g. `--arch`, `--abi`)."""
         return []
 
+    def compile_image(self, config: ComponentConfig) -> str:
+        """The image COMPILE runs in: the target's toolchain image, or the one an arch variant's
+        `model_compiler` names (sw/targets/<target>.json)."""
+        return self.toolchain_image
+
     def isa(self, config: ComponentConfig) -> str | None:
         """The instruction set the program is compiled for, as code generators name it
         (`cortex-m55+mve`, `cortex-m4+dsp`, ...): `isa` of the default arch variant in

@@ -66,7 +66,7 @@ class Mlif(Platform):
 
     def image(self, run: RunSpec, config: Mapping[str, ComponentConfig]) -> str:
         """The target's toolchain image; its `-cxx` child when the backend generates C++."""
-        image = run.target_component.toolchain_image
+        image = run.target_component.compile_image(config[run.target])
         return f"{image}-cxx" if run.backend_component.needs_cxx else image
 
     def job(self, ctx: StageContext) -> JobSpec:

@@ -64,6 +64,12 @@ class RiscvTarget(Target):
     def isa(self, config: ComponentConfig) -> str | None:
         return self.march(config)  # type: ignore[arg-type]
 
+    def compile_image(self, config: ComponentConfig) -> str:
+        variants = target_facts(self.sw_target(config)).get("arch_variants", {})
+        variant = variants.get(self.march(config), {})  # type: ignore[arg-type]
+        compiler = variant.get("model_compiler") if isinstance(variant, dict) else None
+        return compiler["image"] if isinstance(compiler, dict) else self.toolchain_image
+
 
 def _elf(ctx: StageContext) -> str:
     return str(ctx.inputs[Stage.COMPILE.value] / "app.elf")

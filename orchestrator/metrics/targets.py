@@ -70,10 +70,23 @@ class MemoryMap(BaseModel):
         return self
 
 
+class ModelCompiler(BaseModel):
+    """A compiler for the generated model code only, e.g. clang for RISC-V vector intrinsics
+    that GCC 12 lacks: the harness and the link stay with the target's `compiler`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    command: str
+    flags: list[str]
+    image: str
+    """The toolchain image that has `command` (COMPILE runs there instead of the target's)."""
+
+
 class ArchVariant(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     abi: str
     flags: list[str]
+    """GCC's flags for the harness and the link (and the model code, without `model_compiler`)."""
+    model_compiler: ModelCompiler | None = None
     qemu_cpu: str | None = None
     spike_isa: str | None = None
     """Spike's --isa for this variant (targets run by Spike)."""

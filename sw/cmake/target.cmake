@@ -70,6 +70,17 @@ if(MCUORCH_ABI AND NOT MCUORCH_ABI STREQUAL variant_abi)
 endif()
 set(MCUORCH_ABI "${variant_abi}")
 mcuorch_json_list(MCUORCH_ARCH_FLAGS "${variant}" flags)
+# An arch variant may compile the generated model code with another compiler (`model_compiler`:
+# clang for RISC-V vector intrinsics GCC 12 does not have); the harness and the link stay GCC's.
+string(JSON model_compiler ERROR_VARIABLE no_model_compiler GET "${variant}" model_compiler)
+if(NOT no_model_compiler)
+  string(JSON MCUORCH_MODEL_COMPILER GET "${model_compiler}" command)
+  mcuorch_json_list(MCUORCH_MODEL_COMPILER_FLAGS "${model_compiler}" flags)
+  find_program(MCUORCH_MODEL_CC "${MCUORCH_MODEL_COMPILER}")
+  if(NOT MCUORCH_MODEL_CC)
+    mcuorch_fail("compiler ${MCUORCH_MODEL_COMPILER} of arch ${MCUORCH_ARCH} (target ${MCUORCH_TARGET}) not found on PATH")
+  endif()
+endif()
 
 string(JSON MCUORCH_STACK_SIZE GET "${MCUORCH_TARGET_JSON}" memory stack_size)
 string(JSON flash_type TYPE "${MCUORCH_TARGET_JSON}" memory flash)

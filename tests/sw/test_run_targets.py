@@ -23,6 +23,7 @@ from .conftest import (
     need_tools,
     run_target,
     tiny_build,
+    tool,
     variant_codegen,
 )
 
@@ -171,6 +172,47 @@ def test_rv32imc_runs_on_a_core_without_f_d_a(plugin: Path, tmp_path: Path) -> N
     assert ran.exit_code == 0
     qemu_argv = (tmp_path / "r" / "run.json").read_text()
     assert "rv32,f=false,d=false,a=false" in qemu_argv
+
+
+RVV_CHECK = """
+#include <riscv_vector.h>
+/* sum of squares of 37 bytes on the vector unit (a 64-lane strip, then the tail) against C */
+static int vector_sum_is_right(void)
+{
+    static int8_t a[37];
+    int32_t want = 0;
+    for (int i = 0; i < 37; i++) {
+        a[i] = (int8_t)(i * 7 - 100);
+        want += a[i] * a[i];
+    }
+    vint32m1_t sum = __riscv_vmv_s_x_i32m1(0, 1);
+    for (size_t i = 0, vl; i < 37; i += vl) {
+        vl = __riscv_vsetvl_e8m4(37 - i);
+        vint8m4_t v = __riscv_vle8_v_i8m4(a + i, vl);
+        sum = __riscv_vwredsum_vs_i16m8_i32m1(__riscv_vwmul_vv_i16m8(v, v, vl), sum, vl);
+    }
+    return __riscv_vmv_x_s_i32m1_i32(sum) == want;
+}
+"""
+
+
+def test_rv32gcv_builds_the_model_code_with_clang_and_runs_it_on_the_vector_unit(plugin: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The model code (vector intrinsics) through clang in llvm-riscv, the harness through GCC
+    with the vector unit switched on before main, QEMU's core with V: the tiny model validates."""
+    need_tools("riscv_qemu")
+    codegen = variant_codegen(tmp_path, RVV_CHECK, invoke="    return vector_sum_is_right() ? tiny_invoke() : 5;")
+    out = tmp_path / "c"
+    proc = tool("llvm-riscv", ["sh", str(SW / "compile.sh"), "--target", "riscv_qemu", "--codegen", str(codegen),
+                               "--golden", str(GOLDEN), "--out", str(out), "--arch", "rv32gcv"])
+    assert proc.returncode == 0, proc.stderr + (out / "compile.log").read_text()[-3000:]
+    built = Built("riscv_qemu", out)
+    assert built.facts["arch"] == "rv32gcv"
+    assert "model/model.c.obj with clang-16" in (out / "compile.log").read_text()
+    ran = run_target(built, tmp_path / "r", plugin)
+    assert ran.exit_code == 0, ran.stdout
+    assert "v=true" in (tmp_path / "r" / "run.json").read_text()
+    assert run_metrics(ran.stdout, ran.counts_path, "riscv_qemu")["Validation"] is True
 
 
 @pytest.mark.parametrize(("init", "invoke", "code", "message"), [

@@ -1,4 +1,5 @@
-"""C++ backends compile in the target's -cxx toolchain image, C backends in the C one."""
+"""C++ backends compile in the target's -cxx toolchain image, C backends in the C one; an arch
+variant with its own model compiler (riscv_qemu's rv32gcv: clang) in that compiler's image."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ CXX_IMAGES = {
 C_IMAGES = {target: image.removesuffix("-cxx") for target, image in CXX_IMAGES.items()}
 
 
-def compile_images(backend: str) -> dict[str, str]:
+def compile_images(backend: str, targets: tuple[str, ...] = tuple(CXX_IMAGES),
+                   config: tuple[str, ...] = ()) -> dict[str, str]:
     """Target -> image of the COMPILE job, planned with the fake image identities."""
     env = load_environment("tumeda")
     runs = MatrixBuilder(env, builtin_registry()).expand(
-        MatrixRequest(models=["aww"], backends=[backend], targets=list(CXX_IMAGES)))
+        MatrixRequest(models=["aww"], backends=[backend], targets=list(targets), config=list(config)))
     plan = Planner(project_paths()).plan(runs, identity=lambda name: f"image:{name}", until=Stage.COMPILE)
     images = {}
     for run in plan.runs:
@@ -54,3 +56,17 @@ def test_tumeda_declares_every_cxx_image_on_its_c_parent() -> None:
     env = load_environment("tumeda")
     for image in set(CXX_IMAGES.values()):
         assert env.images[image].parent == image.removesuffix("-cxx")
+
+
+@pytest.mark.parametrize(("backend", "image"), [("tvmaot", "llvm-riscv"), ("tflmi", "llvm-riscv-cxx")])
+@pytest.mark.parametrize("config", ["riscv_qemu.arch=rv32gcv", "riscv_qemu.vext=1"])
+def test_the_vector_variant_compiles_where_its_model_compiler_is(backend: str, image: str, config: str,
+                                                                 models: Path) -> None:
+    assert compile_images(backend, ("riscv_qemu",), (config,)) == {"riscv_qemu": image}
+
+
+def test_the_model_compiler_images_add_clang_to_the_gnu_ones() -> None:
+    env = load_environment("tumeda")
+    assert env.images["llvm-riscv"].parent == "gnu-riscv" and env.images["llvm-riscv-cxx"].parent == "gnu-riscv-cxx"
+    assert env.images["llvm-riscv"].recipe == env.images["llvm-riscv-cxx"].recipe == "llvm-riscv"
+    assert "clang-16" in env.packages.apt

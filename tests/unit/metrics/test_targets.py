@@ -55,6 +55,18 @@ def test_variant_selection_follows_the_cmake_rules() -> None:
         spec.variant("rv32imc", "ilp32d")
 
 
+def test_the_vector_variant_names_its_model_compiler() -> None:
+    """rv32gcv: GCC keeps rv32gc for the harness and the link (Debian's picolibc has no rv32gcv
+    multilib), clang gets the V extension for the model code."""
+    _, variant = load_target("riscv_qemu", SW).variant("rv32gcv")
+    assert "-march=rv32gc" in variant.flags and "-DMCUORCH_RISCV_VECTOR=1" in variant.flags
+    assert variant.model_compiler is not None and variant.model_compiler.command == "clang-16"
+    assert "-march=rv32gcv" in variant.model_compiler.flags and variant.model_compiler.image == "llvm-riscv"
+    assert variant.qemu_cpu is not None and "v=true" in variant.qemu_cpu
+    assert all(v.model_compiler is None for name, v in load_target("riscv_qemu", SW).arch_variants.items()
+               if name != "rv32gcv")
+
+
 def test_unknown_target_lists_the_known_ones() -> None:
     with pytest.raises(TargetError, match=r"unknown target 'vax' \(known: .*host_x86, .*riscv_qemu"):
         load_target("vax", SW)
@@ -75,6 +87,7 @@ def _write_target(tmp_path: Path, data: dict[str, object]) -> Path:
         (lambda d: d.update(default_arch="rv99"), "default_arch 'rv99'"),
         (lambda d: d["run"].update(board=None), "needs a board"),
         (lambda d: d.update(surprise=1), "surprise"),
+        (lambda d: d["arch_variants"]["rv32gcv"]["model_compiler"].pop("image"), "model_compiler.image"),
     ],
 )
 def test_broken_target_files_give_one_line(tmp_path: Path, change, message: str) -> None:
