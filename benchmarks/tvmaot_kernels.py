@@ -1,12 +1,13 @@
 """tvmaot's integer kernels against its float path and the published kernel libraries.
 
 For every bundled model this runs `mcuorch` (Docker runtime, default environment) on
-`riscv_qemu` rv32gc, `riscv_qemu` rv32imc, `mps3_an547` (Cortex-M55) and `mps2_an386`
-(Cortex-M4F), with `tvmaot.kernels=int` and `float`, at `-O2` and `-O3`; the integer kernels
-both for the target's ISA (`tvmaot.isa=auto`: MVE on the M55, DSP on the M4) and as portable
-scalar C (`tvmaot.isa=generic`). It prints instructions per inference and per MAC, ROM, RAM and
-stack, the validation result against TFLite-Micro, the reference points published for the same
-MLPerf Tiny models on RISC-V, and the SIMD kernels against the scalar ones and CMSIS-NN.
+`riscv_qemu` rv32gc, rv32imc and rv32gcv (vector extension, clang 16 for the kernels),
+`mps3_an547` (Cortex-M55) and `mps2_an386` (Cortex-M4F), with `tvmaot.kernels=int` and `float`,
+at `-O2` and `-O3`; the integer kernels both for the target's ISA (`tvmaot.isa=auto`: MVE on the
+M55, DSP on the M4, RVV on rv32gcv) and as portable scalar C (`tvmaot.isa=generic`). It prints
+instructions per inference and per MAC, ROM, RAM and stack, the validation result against
+TFLite-Micro, the reference points published for the same MLPerf Tiny models on RISC-V, and the
+SIMD kernels against the scalar ones and the vendor libraries (CMSIS-NN, muRISCV-NN).
 
 Instruction counts are exact (QEMU TCG plugin), so one session is enough. Run:
 `python benchmarks/tvmaot_kernels.py [--models aww resnet] [--home DIR]`.
@@ -31,9 +32,11 @@ REFERENCES = {  # published instructions per inference on RISC-V (MLonMCU measur
     "resnet": {"TFLite-Micro reference": 170e6, "muRISCV-NN": 54.9e6, "CMSIS-NN": 64.0e6},
 }
 GOALS = {"aww": 20e6, "resnet": 94e6}
-# CMSIS-NN's kernels on the same boards (instructions per inference, the issue's figures)
-ARM_REFERENCES = {"aww": {"mps3_an547": 1.81e6, "mps2_an386": 7.65e6}}
 ARM_TARGETS = {"mps3_an547": "cortex-m55", "mps2_an386": "cortex-m4"}
+SIMD_ARCHES = ["cortex-m55", "cortex-m4", "rv32gcv"]
+# the vendor kernel library on the same core, instructions per inference: CMSIS-NN's kernels alone
+# (the issue's figures); muRISCV-NN's vector build under tflmi (tumeda, `riscv_qemu.arch=rv32gcv`)
+SIMD_REFERENCES = {"aww": {"cortex-m55": ("CMSIS-NN", 1.81e6), "cortex-m4": ("CMSIS-NN", 7.65e6)}}
 COLUMNS = ["Model", "Target", "arch", "kernels", "isa", "opt", "Run Instructions", "instr/MAC", "Total ROM",
            "Total RAM", "RAM stack", "Validation", "Validation Max Diff"]
 
@@ -41,7 +44,7 @@ COLUMNS = ["Model", "Target", "arch", "kernels", "isa", "opt", "Run Instructions
 def run_matrix(models: list[str], home: Path) -> pd.DataFrame:
     """One mcuorch session over models × targets × (arch, kernels, optimisation)."""
     gens = []
-    for arch in ("rv32gc", "rv32imc"):
+    for arch in ("rv32gc", "rv32imc", "rv32gcv"):
         for kernels in ("int", "float"):
             for opt in ("2", "3"):
                 for isa in ("auto", "generic") if kernels == "int" else ("auto",):
@@ -86,20 +89,20 @@ def print_tables(df: pd.DataFrame) -> None:
         print(line)
     print("\nSIMD integer kernels (tvmaot.isa=auto) against portable scalar C (generic), best -O each")
     for model in df["Model"].unique():
-        for target in ARM_TARGETS:
-            rows = df[(df["Model"] == model) & (df["Target"] == target) & (df["kernels"] == "int")]
+        for arch in SIMD_ARCHES:
+            rows = df[(df["Model"] == model) & (df["arch"] == arch) & (df["kernels"] == "int")]
             simd = rows[rows["isa"] != "generic"].sort_values("Run Instructions")
             scalar = rows[rows["isa"] == "generic"].sort_values("Run Instructions")
             if simd.empty or scalar.empty:
                 continue
             best, base = simd.iloc[0], scalar.iloc[0]
-            line = (f"{model:<11} {target:<11} {best['isa']:<15} {best['opt']}: "
+            line = (f"{model:<11} {best['Target']:<11} {best['isa']:<15} {best['opt']}: "
                     f"{best['Run Instructions'] / 1e6:7.2f}M ({best['instr/MAC']:.2f}/MAC), scalar "
                     f"{base['Run Instructions'] / 1e6:.2f}M ({base['instr/MAC']:.2f}/MAC), "
                     f"x{base['Run Instructions'] / best['Run Instructions']:.2f}; exact {bool(best['Validation'])}")
-            ref = ARM_REFERENCES.get(model, {}).get(target)
+            ref = SIMD_REFERENCES.get(model, {}).get(arch)
             if ref:
-                line += f"; CMSIS-NN {ref / 1e6:.2f}M"
+                line += f"; {ref[0]} {ref[1] / 1e6:.2f}M"
             print(line)
 
 

@@ -24,7 +24,12 @@ portable scalar loop as the fallback:
 * ``dsp``: ``#if defined(__ARM_FEATURE_DSP)`` — 4 bytes per 32-bit load, split into two
   sign-extended halfword pairs (``__sxtb16(v)`` = bytes 0 and 2, ``SXTB16 v, ROR #8`` = bytes
   1 and 3, as inline assembly: GCC 12's ``arm_acle.h`` has no ``__ror``; operands are split
-  alike, so the pairs match), 2 MACs per ``__smlad``.
+  alike, so the pairs match), 2 MACs per ``__smlad``;
+* ``rvv``: ``#if defined(__riscv_vector)`` — RISC-V V 1.0 through clang's ``riscv_vector.h``:
+  per strip of up to ``vsetvl_e8m4(n - i)`` bytes (64 at VLEN=128), one ``vle8`` per pixel and
+  channel, ``vwmul`` (int8 x int8 -> int16, exact) and ``vwredsum`` (int16 lanes summed into
+  an int32 element) per accumulator; the accumulators stay in vector registers over all rows.
+  The last strip is simply shorter (``vl``): no scalar remainder.
 
 Integer sums are associative in two's complement, so every flavour returns the same bits as
 the scalar loop; the accumulator never exceeds int32 for int8 data of realistic depth (TFLite's
@@ -43,12 +48,15 @@ import re
 from tvm import tirx
 from tvm.tirx.script import builder as T
 
+from . import rvv
+from .rvv import acc_name as _acc
 from . import tir as K
 
-HELPER_RE = re.compile(r"\bmcuorch_(mve|dsp|scalar)_dot(r?)_(\d+)x(\d+)\b")
-FEATURE_MACRO = {"mve": "__ARM_FEATURE_MVE", "dsp": "__ARM_FEATURE_DSP"}
+HELPER_RE = re.compile(r"\bmcuorch_(mve|dsp|rvv|scalar)_dot(r?)_(\d+)x(\d+)\b")
+FEATURE_MACRO = {"mve": "__ARM_FEATURE_MVE", "dsp": "__ARM_FEATURE_DSP", "rvv": "__riscv_vector"}
 INCLUDES = {
     "mve": "#include <arm_mve.h>",
+    "rvv": "#include <riscv_vector.h>",
     # GCC 12's arm_acle.h has __sxtb16 but no __ror, and would not fold a C rotate into
     # SXTB16's rotation operand: one instruction as inline assembly.
     "dsp": "#include <arm_acle.h>\n"
@@ -72,10 +80,6 @@ def dot(flavour: str, pixels: int, block: int, acc, x_ptr, xs, w_ptr, ws, n) -> 
 def dot_rows(flavour: str, pixels: int, block: int, acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows) -> None:
     """Emit ``helper(acc, x, xs, xr, w, ws, wr, n, rows)``: ``rows`` dots, one call."""
     call(helper_name(flavour, pixels, block, rows=True), acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows)
-
-
-def _acc(p: int, r: int) -> str:
-    return f"a{p}_{r}"
 
 
 def _mve_body(P: int, B: int) -> list[str]:
@@ -107,21 +111,26 @@ def _dsp_body(P: int, B: int) -> list[str]:
     return lines
 
 
-def helper_definition(flavour: str, P: int, B: int, rows: bool = False) -> str:
-    name = helper_name(flavour, P, B, rows)
-    accs = [(p, r) for p in range(P) for r in range(B)]
+def _signature(name: str, B: int, P: int, rows: bool) -> list[str]:
+    """The comment and the first lines of a helper, up to its opening brace."""
+    storage = "static MCUORCH_RVV_SHARED" if name.startswith("mcuorch_rvv_") else "static inline"
     if rows:
-        lines = [f"/* acc[p*{B} + r] += sum_(k<rows, i<n) x[k*xr + p*xs + i] * w[k*wr + r*ws + i], p < {P}, "
-                 f"r < {B} */",
-                 f"static inline void {name}(int32_t* acc, const int8_t* x, int32_t xs, int32_t xr,",
-                 "    const int8_t* w, int32_t ws, int32_t wr, int32_t n, int32_t rows) {"]
-    else:
-        lines = [f"/* acc[p*{B} + r] += sum_(i<n) x[p*xs + i] * w[r*ws + i], p < {P}, r < {B} */",
-                 f"static inline void {name}(int32_t* acc, const int8_t* x, int32_t xs, const int8_t* w,",
-                 "    int32_t ws, int32_t n) {"]
-    lines += [f"  int32_t {_acc(p, r)} = acc[{p * B + r}];" for p, r in accs]
+        return [f"/* acc[p*{B} + r] += sum_(k<rows, i<n) x[k*xr + p*xs + i] * w[k*wr + r*ws + i], p < {P}, "
+                f"r < {B} */",
+                f"{storage} void {name}(int32_t* acc, const int8_t* x, int32_t xs, int32_t xr,",
+                "    const int8_t* w, int32_t ws, int32_t wr, int32_t n, int32_t rows) {"]
+    return [f"/* acc[p*{B} + r] += sum_(i<n) x[p*xs + i] * w[r*ws + i], p < {P}, r < {B} */",
+            f"{storage} void {name}(int32_t* acc, const int8_t* x, int32_t xs, const int8_t* w,",
+            "    int32_t ws, int32_t n) {"]
+
+
+def _register_body(flavour: str, P: int, B: int, rows: bool) -> list[str]:
+    """Scalar, MVE or DSP body: int32 accumulators in GPRs, the SIMD steps (if any) under the
+    feature macro, then the scalar loop for what is left of each run."""
+    accs = [(p, r) for p in range(P) for r in range(B)]
+    lines = [f"  int32_t {_acc(p, r)} = acc[{p * B + r}];" for p, r in accs]
     body = ["  int32_t i = 0;"]
-    if flavour in FEATURE_MACRO:
+    if flavour in ("mve", "dsp"):
         body.append(f"#if defined({FEATURE_MACRO[flavour]})")
         body += _mve_body(P, B) if flavour == "mve" else _dsp_body(P, B)
         body.append("#endif")
@@ -138,11 +147,22 @@ def helper_definition(flavour: str, P: int, B: int, rows: bool = False) -> str:
     else:
         lines += body
     lines += [f"  acc[{p * B + r}] = {_acc(p, r)};" for p, r in accs]
+    return lines
+
+
+def helper_definition(flavour: str, P: int, B: int, rows: bool = False) -> str:
+    lines = _signature(helper_name(flavour, P, B, rows), B, P, rows)
+    if flavour == "rvv":
+        # vector accumulators for the whole call; the scalar helper's body as the fallback
+        lines += ["#if defined(__riscv_vector)", *rvv.dot_body(P, B, rows), "#else",
+                  *_register_body("scalar", P, B, rows), "#endif"]
+    else:
+        lines += _register_body(flavour, P, B, rows)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-_EXTERN_DECL = re.compile(r"^(?:void|int32_t) mcuorch_(?:mve|dsp|scalar)_\w+\([^)]*\);\n", re.M)
+_EXTERN_DECL = re.compile(r"^(?:void|int32_t) mcuorch_(?:mve|dsp|rvv|scalar)_\w+\([^)]*\);\n", re.M)
 
 
 def attach_helpers(kernel_code: str) -> tuple[str, str]:
@@ -163,10 +183,13 @@ def helper_source(kernel_code: str) -> str:
     for flavour in sorted(flavours):
         if flavour in INCLUDES:
             parts.append(f"#if defined({FEATURE_MACRO[flavour]})\n{INCLUDES[flavour]}\n#endif")
+    if "rvv" in flavours:
+        parts.append(rvv.PRELUDE)
     defs = [helper_definition(*u) for u in used]
     if whole:
-        common = [REQUANT_C] + ([MVE_REQUANT_C] if any(n in MVE_HELPERS for n in whole) else [])
-        defs = common + [{**MVE_HELPERS, **DSP_HELPERS}[name] for name in whole] + defs
+        common = [REQUANT_C] + ([MVE_REQUANT_C] if any(n in MVE_HELPERS for n in whole) else []) \
+            + ([rvv.REQUANT_C] if any(n in rvv.HELPERS for n in whole) else [])
+        defs = common + [{**MVE_HELPERS, **DSP_HELPERS, **rvv.HELPERS}[name] for name in whole] + defs
     return "\n".join(parts) + "\n\n" + "\n".join(defs) + "\n"
 # appended to simd.py
 
@@ -429,7 +452,7 @@ static inline int32_t mcuorch_dsp_requantize(int32_t acc, int32_t m, int32_t s, 
 """,
 }
 
-_WHOLE_RE = re.compile(r"\b(" + "|".join([*MVE_HELPERS, *DSP_HELPERS]) + r")\b")
+_WHOLE_RE = re.compile(r"\b(" + "|".join([*MVE_HELPERS, *DSP_HELPERS, *rvv.HELPERS]) + r")\b")
 
 
 def pack16(lo, hi):

@@ -3,8 +3,9 @@ feature macro, keeps a scalar fallback, and every variant is bit-exact.
 
 On the host the helpers compile to their scalar fallbacks: these tests check the layouts and
 loop structure each ISA's schedule generates (and the fallbacks themselves) against TFLite-Micro;
-the intrinsic paths are checked on QEMU (Cortex-M55 MVE, Cortex-M4 DSP) by the orchestrator runs
-and ``measure.py``, and compiled here when ``arm-none-eabi-gcc`` is installed.
+the intrinsic paths are checked on QEMU (Cortex-M55 MVE, Cortex-M4 DSP, RISC-V rv32gcv) by the
+orchestrator runs (tests/e2e/test_rvv.py) and ``measure.py``, and compiled here when
+``arm-none-eabi-gcc`` is installed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mcuorch_tvm.integer import simd
 from mcuorch_tvm.integer.isa import parse_isa
 from mcuorch_tvm.integer.kernels.conv import channel_vectors, even_odd_order
 
-ISAS = ["cortex-m55+mve", "cortex-m4+dsp"]
+ISAS = ["cortex-m55+mve", "cortex-m4+dsp", "rv32gcv"]
 # every CONV_2D / DEPTHWISE / FULLY_CONNECTED case: blocking tails, padding, strides, dilation,
 # depth multipliers, the keyword-spotting first layer, per-tensor and per-channel requantization, ADD
 CASES = sorted({p for d in (DATA, OPS_DATA) for pattern in ("conv*", "dw*", "fc*", "pad_then_conv", "reshape_fc",
@@ -36,8 +37,11 @@ def test_isa_names() -> None:
     m55 = parse_isa("cortex-m55+mve")
     assert (m55.mve, m55.dsp, m55.simd) == (True, True, "mve")
     assert parse_isa("cortex-m4+dsp").simd == "dsp"
-    for plain in ("rv32gc", "generic", "cortex-m3", "rv32imc+zicsr"):
-        assert parse_isa(plain).simd is None
+    for vector in ("rv32gcv", "rv32imacv_zicsr", "rv64gcv"):
+        assert parse_isa(vector).simd == "rvv", vector
+    for plain in ("rv32gc", "generic", "cortex-m3", "rv32imc+zicsr", "rv32gc_zve32x", "cortex-m55+dsp"):
+        assert parse_isa(plain).simd in (None, "dsp"), plain
+        assert not parse_isa(plain).rvv
     with pytest.raises(UserError, match="not an ISA name"):
         parse_isa("cortex m55")
 
@@ -68,14 +72,19 @@ def test_generated_c_per_isa(tmp_path: Path) -> None:
                   "mcuorch_dsp_dot4p("):
         assert token in dsp, token
     assert "arm_mve.h" not in dsp
+    rvv, _ = _aww_source("rv32gcv", tmp_path)
+    for token in ("#if defined(__riscv_vector)\n#include <riscv_vector.h>\n#endif", "__riscv_vwmacc_vx_i32m8",
+                  "__riscv_vsmul_vv_i32m8", "__riscv_vssra_vv_i32m8", "mcuorch_rvv_chconv(", "mcuorch_rvv_dwconv("):
+        assert token in rvv, token
+    assert not re.search(r"arm_mve|arm_acle|__smlad", rvv)
     generic, _ = _aww_source("generic", tmp_path)
-    assert not re.search(r"mcuorch_(mve|dsp)_|arm_mve|arm_acle|__ARM_FEATURE", generic)
+    assert not re.search(r"mcuorch_(mve|dsp|rvv)_|arm_mve|arm_acle|__ARM_FEATURE|riscv_vector", generic)
     # every helper has its portable body: the intrinsics only inside the feature test
-    for source, macro in ((mve, "__ARM_FEATURE_MVE"), (dsp, "__ARM_FEATURE_DSP")):
+    for source, macro in ((mve, "__ARM_FEATURE_MVE"), (dsp, "__ARM_FEATURE_DSP"), (rvv, "__riscv_vector")):
         outside = re.sub(rf"#if defined\({macro}\)\n.*?#(else|endif)\n", "", source, flags=re.S)
-        assert not re.search(r"\bv[a-z]+q_[a-z_]*s(8|16|32)\(|__smlad|__sxtb16", outside)
+        assert not re.search(r"\bv[a-z]+q_[a-z_]*s(8|16|32)\(|__smlad|__sxtb16|__riscv_v|vint(8|16|32)m", outside)
         # no extern declaration of a helper is left (they are static inline)
-        assert not re.search(r"^void mcuorch_(mve|dsp)_\w+\(", source, re.M)
+        assert not re.search(r"^void mcuorch_(mve|dsp|rvv)_\w+\(", source, re.M)
 
 
 @pytest.mark.parametrize("isa", ISAS)
@@ -132,7 +141,7 @@ def _dot_check_source(name: str, accumulators: int, cases: list[tuple[str, np.nd
     return simd.helper_source(name) + "#include <stdio.h>\n" + "\n".join(body) + "\n"
 
 
-@pytest.mark.parametrize("flavour", ["mve", "dsp"])
+@pytest.mark.parametrize("flavour", ["mve", "dsp", "rvv"])
 @pytest.mark.parametrize("shape", [(1, 4), (1, 3), (2, 2), (1, 6)])
 def test_dot_helpers_against_numpy(flavour: str, shape: tuple[int, int], tmp_path: Path) -> None:
     """Every length (SIMD steps plus remainders), strides apart from the run length."""
@@ -154,7 +163,7 @@ def test_dot_helpers_against_numpy(flavour: str, shape: tuple[int, int], tmp_pat
     assert _wrong_results(_dot_check_source(name, p_count * b_count, cases), tmp_path, "dot") == 0
 
 
-@pytest.mark.parametrize("flavour", ["mve", "dsp"])
+@pytest.mark.parametrize("flavour", ["mve", "dsp", "rvv"])
 def test_dot_rows_helper_against_numpy(flavour: str, tmp_path: Path) -> None:
     """The row variant (a convolution's kernel rows in one call) equals the sum of its rows' dots."""
     blocks = 4
