@@ -144,7 +144,8 @@ def tflm_dir(tmp_path: Path) -> Path:
     """An image's /opt/tflm in small: trees with a few files, an index, stand-in host tools whose
     arenas differ by flavour as CMSIS-NN's scratch buffers make them."""
     root = tmp_path / "opt-tflm"
-    arenas = {"reference": 800, "cmsis_nn": 800, "cmsis_nn_dsp": 960, "cmsis_nn_mve": 960, "muriscvnn": 800}
+    arenas = {"reference": 800, "cmsis_nn": 800, "cmsis_nn_dsp": 960, "cmsis_nn_mve": 960, "muriscvnn": 800,
+              "muriscvnn_vext": 1100}
     for flavour, arena in arenas.items():
         _tool(root / "bin" / f"tflmc-{flavour}", FAKE_TFLMC.format(python=sys.executable, arena=arena))
         _tool(root / "bin" / f"mcuorch-tflm-arena-{flavour}",
@@ -223,6 +224,20 @@ def test_tflmc_build_refuses_in_one_line(tmp_path: Path, tflm_dir: Path, meta: d
 def test_tflmi_arena_is_the_largest_over_the_kernels_flavours(tmp_path: Path, tflm_dir: Path) -> None:
     assert cli.measured_arena(tmp_path / "m.tflite", "reference", tflm_dir) == 1800
     assert cli.measured_arena(tmp_path / "m.tflite", "cmsisnn", tflm_dir) == 1960
+    # muRISCV-NN's vector build (USE_VEXT) sizes its buffers like CMSIS-NN's MVE: larger
+    assert cli.measured_arena(tmp_path / "m.tflite", "muriscvnn", tflm_dir) == 2100
+
+
+def test_muriscvnn_vector_flavour_follows_the_arch_variant(tmp_path: Path, tflm_dir: Path) -> None:
+    """tflmc writes the vector flavour's code under the macro a vector arch variant defines."""
+    assert FLAVOURS["muriscvnn"][0] == ("muriscvnn_vext", "defined(MCUORCH_RISCV_VECTOR)")
+    code, out = _build(tmp_path, tflm_dir, "--kernels", "muriscvnn")
+    assert code == 0
+    adapter = (out / "codegen" / "tflmc_model.cc").read_text()
+    assert "defined(MCUORCH_RISCV_VECTOR)" in adapter
+    assert sorted(p.name for p in (out / "codegen").glob("model*.cc")) == ["model.cc", "model_vext.cc"]
+    cmake = (out / "codegen" / "mcuorch.cmake").read_text()
+    assert "mcuorch_model_compile(nn_objects" in cmake and "DEFINES USE_VEXT" in cmake
 
 
 # ---- host side --------------------------------------------------------------------------------

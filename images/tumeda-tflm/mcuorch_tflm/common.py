@@ -16,12 +16,15 @@ TREE_OF_KERNELS = {"reference": "reference", "cmsisnn": "cmsis_nn", "muriscvnn":
 # The host tools are built per flavour: a tree plus what sizes its kernels' scratch buffers.
 # CMSIS-NN sizes them by the core's SIMD (arm_nn_math_types.h turns __ARM_FEATURE_MVE/_DSP into
 # ARM_MATH_MVEI/_DSP), so its flavours are tried in that order; the last one has no condition.
+# muRISCV-NN sizes them by USE_VEXT, its vector build, which a vector arch variant gets (GCC, which
+# compiles TFLite-Micro's C++, sees the variant's MCUORCH_RISCV_VECTOR, not the V extension).
 MVE = "defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)"
 DSP = "defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)"
+RISCV_VECTOR = "defined(MCUORCH_RISCV_VECTOR)"
 FLAVOURS: dict[str, list[tuple[str, str | None]]] = {
     "reference": [("reference", None)],
     "cmsisnn": [("cmsis_nn_mve", MVE), ("cmsis_nn_dsp", DSP), ("cmsis_nn", None)],
-    "muriscvnn": [("muriscvnn", None)],
+    "muriscvnn": [("muriscvnn_vext", RISCV_VECTOR), ("muriscvnn", None)],
 }
 
 
@@ -113,9 +116,21 @@ if(tflm_nn STREQUAL "cmsis_nn")
 elseif(tflm_nn STREQUAL "muriscv_nn")
   # TFLite-Micro's CMSIS-NN kernels over muRISCV-NN's CMSIS-NN compatible headers.
   target_compile_definitions(tflm PUBLIC CMSIS_NN)
-  target_include_directories(tflm PUBLIC "${{tflm_root}}/third_party/muriscv_nn/Include/CMSIS/NN"
+  set(nn_includes "${{tflm_root}}/third_party/muriscv_nn/Include/CMSIS/NN"
     "${{tflm_root}}/third_party/muriscv_nn/Include/CMSIS/NN/Include"
     "${{tflm_root}}/third_party/muriscv_nn/Include" "${{tflm_root}}/third_party/cmsis")
+  target_include_directories(tflm PUBLIC ${{nn_includes}})
+  # A vector arch variant (riscv_qemu.arch=rv32gcv) compiles the model code with its own compiler
+  # (clang: GCC 12 has no vector intrinsics): muRISCV-NN's C kernels become its vector build
+  # (USE_VEXT) through that compiler; TFLite-Micro's C++ stays GCC's and never sees USE_VEXT.
+  if(MCUORCH_MODEL_CC AND MCUORCH_ARCH MATCHES "^rv(32|64)[a-z]*v")  # the flags define MCUORCH_RISCV_VECTOR
+    set(nn_c ${{tflm_sources}})
+    list(FILTER nn_c INCLUDE REGEX "/third_party/muriscv_nn/.*[.]c$")
+    set_source_files_properties(${{nn_c}} PROPERTIES HEADER_FILE_ONLY ON)
+    mcuorch_model_compile(nn_objects "${{tflm_root}}" muriscv_nn_vext SOURCES ${{nn_c}}
+      INCLUDES ${{nn_includes}} DEFINES USE_VEXT CMSIS_NN NDEBUG OPTIONS -w)
+    target_sources(tflm PRIVATE ${{nn_objects}})
+  endif()
 endif()
 """
 
