@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import REPO
 
 CONVERTER = REPO / "tests" / "images" / "tvm" / "converter" / "models"
-MODELS = ["aww", "toycar", str(CONVERTER / "kws_float.tflite"), str(CONVERTER / "sww_int8.tflite")]
+MODELS = ["aww", "toycar", str(CONVERTER / "kws_float.tflite")]  # convolutions, FC only, float I/O
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 
