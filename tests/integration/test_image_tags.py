@@ -60,8 +60,8 @@ def test_a_recipe_file_moves_its_tag_and_its_descendants(env: Environment, recip
     after = tags(env, recipes)
     changed = {name for name in before if before[name] != after[name]}
     # qemu builds its plugin in the host image and tvm is host's child, so both follow host
-    # (and host follows buildtools)
-    assert changed == {"buildtools", "gnu-riscv", "gnu-arm", "host", "qemu", "tvm"}
+    # (and host follows buildtools); llvm-riscv is gnu-riscv's child
+    assert changed == {"buildtools", "gnu-riscv", "llvm-riscv", "gnu-arm", "host", "qemu", "tvm"}
 
 
 def test_executable_bit_is_part_of_the_tag(env: Environment, recipes: Path) -> None:
