@@ -220,7 +220,7 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     # RVV: the output channels are the vector (one vwmacc per input byte and pass): fewer
     # instructions than the dot helper on rows of 16-64 channels, and a third of its kernel ROM
     if schedule.isa.rvv and k_h * k_w <= 64:
-        packed = np.ascontiguousarray(weights.reshape(oc, k_h * k_w * ic).T).reshape(-1).astype(np.int8)
+        packed = channel_vectors(weights.reshape(oc, k_h * k_w * ic), oc)  # [tap][oc]: one group
         return vector_pixel_kernel(name, "mcuorch_rvv_chconv", in_shape, out_shape, packed, bias, stage, g,
                                 input_zero_point, [oc, ic], oc * k_h * k_w * ic)
     if schedule.isa.mve and (k_h, k_w) == (1, 1) and ic % 16 == 0 and oc % 4 == 0:
