@@ -36,7 +36,8 @@ ARM_TARGETS = {"mps3_an547": "cortex-m55", "mps2_an386": "cortex-m4"}
 SIMD_ARCHES = ["cortex-m55", "cortex-m4", "rv32gcv"]
 # the vendor kernel library on the same core, instructions per inference: CMSIS-NN's kernels alone
 # (the figures); muRISCV-NN's vector build under tflmi (tumeda, `riscv_qemu.arch=rv32gcv`)
-SIMD_REFERENCES = {"aww": {"cortex-m55": ("CMSIS-NN", 1.81e6), "cortex-m4": ("CMSIS-NN", 7.65e6)}}
+SIMD_REFERENCES = {"aww": {"cortex-m55": ("CMSIS-NN", 1.81e6), "cortex-m4": ("CMSIS-NN", 7.65e6)},
+                   "resnet": {"cortex-m55": ("CMSIS-NN", 4.94e6), "cortex-m4": ("CMSIS-NN", 31.23e6)}}
 COLUMNS = ["Model", "Target", "arch", "kernels", "isa", "opt", "Run Instructions", "instr/MAC", "Total ROM",
            "Total RAM", "RAM stack", "Validation", "Validation Max Diff"]
 

@@ -91,7 +91,10 @@ def srdhm_small(x: tirx.PrimExpr, multiplier: tirx.PrimExpr) -> tirx.PrimExpr:
     bit 31 of its low word (the carry of adding 2^31). On a 32-bit core that is a multiply-high,
     a multiply, a shift and an add instead of a 64-bit add and a 64-bit shift.
     """
-    p = named(i64(x * c32(2)) * i64(multiplier))
+    # 2x through uint32: from a signed ``x * 2`` GCC would widen first and shift the 64-bit
+    # product (8 instructions on RV32); this keeps it to a shift, mul, mulh, shift and add.
+    doubled = named(T.Cast(I32, T.Cast("uint32", x) << tirx.const(1, "uint32")))
+    p = named(i64(doubled) * i64(multiplier))
     carry = T.Cast(I32, tirx.bitwise_and(T.Cast("uint64", p) >> tirx.const(31, "uint64"), tirx.const(1, "uint64")))
     return T.Cast(I32, ashr(p, 32)) + carry
 

@@ -63,7 +63,7 @@ def _aww_source(isa: str, tmp_path: Path) -> tuple[str, Path]:
 def test_generated_c_per_isa(tmp_path: Path) -> None:
     mve, _ = _aww_source("cortex-m55+mve", tmp_path)
     for token in ("#if defined(__ARM_FEATURE_MVE)\n#include <arm_mve.h>\n#endif", "vmladavaq_s8", "vqrdmulhq_s32",
-                  "vrshlq_s32", "vctp8q", "mcuorch_mve_pwconv(", "mcuorch_mve_dwconv(", "mcuorch_mve_chconv("):
+                  "vrshlq_s32", "vctp8q", "mcuorch_mve_pwconv(", "mcuorch_mve_dwconv(", "mcuorch_mve_colconv("):
         assert token in mve, token
     assert "__smlad" not in mve
     dsp, _ = _aww_source("cortex-m4+dsp", tmp_path)

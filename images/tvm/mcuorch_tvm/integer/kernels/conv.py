@@ -213,6 +213,11 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                   schedule: ConvSchedule = ConvSchedule()) -> Kernel:
     """``weights`` OHWI int8; ``bias`` folded (``b - zp_in * sum(w)``) int32 per channel."""
     oc, k_h, k_w, ic = weights.shape
+    if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 4 == 0 and k_h * k_w * ic <= 128:
+        # the whole window in <= 8 vectors: one VMLADAVA pass per output channel
+        return vector_pixel_kernel(name, "mcuorch_mve_colconv", in_shape, out_shape,
+                                   weights.reshape(oc, -1).astype(np.int8), bias, stage, g, input_zero_point,
+                                   [oc, ic], oc * k_h * k_w * ic)
     if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 16 == 0 and k_h * k_w <= 64:
         packed = channel_vectors(weights.reshape(oc, k_h * k_w * ic), 16)
         return vector_pixel_kernel(name, "mcuorch_mve_chconv", in_shape, out_shape, packed, bias, stage, g,
@@ -316,7 +321,8 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                              + ow0 * K.c32(sw) - K.c32(pl)) * K.c32(ic))
             if flavour and dw == 1:  # every kernel row in one call, accumulators in registers
                 S.dot_rows(flavour, pixels, width, K.T.address_of(acc[0]), K.T.address_of(x[x_base]), sw * ic,
-                           dh * g.in_w * ic, K.T.address_of(w[w0]), run, width * run, run, k_h)
+                           dh * g.in_w * ic, K.T.address_of(w[w0]), run, width * run, run, k_h,
+                           short=flavour == "mve" and run <= 48)
                 return
             if flavour:
                 with K.serial(0, k_h) as kh:
