@@ -238,6 +238,15 @@ static inline int32x4_t mcuorch_mve_requant(int32x4_t acc, int32x4_t m, int32x4_
   x = vaddq_n_s32(vrshlq_s32(x, right), zp);
   return vmaxq_s32(vminq_s32(x, vdupq_n_s32(hi)), vdupq_n_s32(lo));
 }
+
+/* 4 consecutive channels' int32 sums (bias included) requantized and stored: per-channel
+   multipliers and shifts at mult/shift when pc, else m0/s0 for all. */
+static inline void mcuorch_mve_store4(int8_t* y, int32x4_t acc, const int32_t* mult, const int8_t* shift,
+    int32_t pc, int32_t m0, int32_t s0, int32_t zp, int32_t lo, int32_t hi) {
+  int32x4_t m = pc ? vldrwq_s32(mult) : vdupq_n_s32(m0);
+  int32x4_t s = pc ? vldrbq_s32(shift) : vdupq_n_s32(s0);
+  vstrbq_s32(y, mcuorch_mve_requant(acc, m, s, zp, lo, hi));
+}
 #endif
 """
 
@@ -310,10 +319,7 @@ static inline void mcuorch_mve_pwconv(int8_t* y, const int8_t* x, const int8_t* 
       a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));
     }
     int32x4_t acc = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
-    acc = vaddq_s32(acc, vldrwq_s32(bias + c));
-    int32x4_t m = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
-    int32x4_t s = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
-    vstrbq_s32(y + c, mcuorch_mve_requant(acc, m, s, zp, lo, hi));
+    mcuorch_mve_store4(y + c, vaddq_s32(acc, vldrwq_s32(bias + c)), mult + c, shift + c, pc, m0, s0, zp, lo, hi);
   }
 #else
   for (int32_t c = 0; c < OC; ++c) {
@@ -435,9 +441,7 @@ static inline void mcuorch_mve_colconv(int8_t* y, const int8_t* x, int32_t ih0, 
       a[r] = sum;
     }
     int32x4_t acc = vsetq_lane_s32(a[3], vsetq_lane_s32(a[2], vsetq_lane_s32(a[1], vdupq_n_s32(a[0]), 1), 2), 3);
-    int32x4_t m = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
-    int32x4_t s = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
-    vstrbq_s32(y + c, mcuorch_mve_requant(acc, m, s, zp, lo, hi));
+    mcuorch_mve_store4(y + c, acc, mult + c, shift + c, pc, m0, s0, zp, lo, hi);
   }
 #else
   for (int32_t c = 0; c < OC; ++c) {
@@ -483,9 +487,7 @@ static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
     }
     int32x4_t acc[4] = {a0, a1, a2, a3};
     for (int32_t k = 0; k < 4; ++k) {
-      int32x4_t m = pc ? vldrwq_s32(mult + c + 4 * k) : vdupq_n_s32(m0);
-      int32x4_t s = pc ? vldrbq_s32(shift + c + 4 * k) : vdupq_n_s32(s0);
-      vstrbq_s32(y + c + 4 * k, mcuorch_mve_requant(acc[k], m, s, zp, lo, hi));
+      mcuorch_mve_store4(y + c + 4 * k, acc[k], mult + c + 4 * k, shift + c + 4 * k, pc, m0, s0, zp, lo, hi);
     }
   }
 #else
