@@ -71,6 +71,10 @@ INCLUDES = {
 }
 
 
+#: MVE kernel rows of at most this many bytes take the ``dots`` helper (16-byte loop unrolled)
+MVE_SHORT_ROW = 48
+
+
 def helper_name(flavour: str, pixels: int, block: int, rows: bool = False, short: bool = False) -> str:
     return f"mcuorch_{flavour}_dot{('s' if short else 'r') if rows else ''}_{pixels}x{block}"
 
@@ -83,13 +87,13 @@ def dot(flavour: str, pixels: int, block: int, acc, x_ptr, xs, w_ptr, ws, n) -> 
 def dot_rows(flavour: str, pixels: int, block: int, acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows,
              short: bool = False) -> None:
     """Emit ``helper(acc, x, xs, xr, w, ws, wr, n, rows)``: ``rows`` dots, one call (``short``:
-    the unrolled variant for rows of at most 48 bytes)."""
+    the unrolled variant for rows of at most :data:`MVE_SHORT_ROW` bytes)."""
     call(helper_name(flavour, pixels, block, rows=True, short=short), acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows)
 
 
 def _mve_body(P: int, B: int, short: bool = False) -> list[str]:
     # short rows: unrolled completely (immediate offsets, no loop), a larger loop stays rolled
-    lines = (["#pragma GCC unroll 3"] if short else []) + ["  for (; i + 16 <= n; i += 16) {"]
+    lines = ([f"#pragma GCC unroll {MVE_SHORT_ROW // 16}"] if short else []) + ["  for (; i + 16 <= n; i += 16) {"]
     lines += [f"    int8x16_t x{p} = vldrbq_s8(x + {p} * xs + i);" for p in range(P)]
     for r in range(B):
         lines.append(f"    int8x16_t w{r} = vldrbq_s8(w + {r} * ws + i);")

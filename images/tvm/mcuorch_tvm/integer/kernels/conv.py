@@ -322,7 +322,7 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
             if flavour and dw == 1:  # every kernel row in one call, accumulators in registers
                 S.dot_rows(flavour, pixels, width, K.T.address_of(acc[0]), K.T.address_of(x[x_base]), sw * ic,
                            dh * g.in_w * ic, K.T.address_of(w[w0]), run, width * run, run, k_h,
-                           short=flavour == "mve" and run <= 48)
+                           short=flavour == "mve" and run <= S.MVE_SHORT_ROW)
                 return
             if flavour:
                 with K.serial(0, k_h) as kh:
