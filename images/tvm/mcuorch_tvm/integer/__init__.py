@@ -76,11 +76,14 @@ feature macro, with the scalar loop as fallback, so the same C is exact everywhe
   against a row of input zero points (1.56/MAC in the 1x1 inner loop). DEPTHWISE on its
   padded plane takes a kernel row 4 bytes at a time against int16 weight pairs (2 ``SMLAD``).
   Requantization with ``|acc| < 2^30``: ``SMMULR(2*acc, m)`` is the doubling high multiply.
-  aww 10.30M -> 6.45M.
+  aww 10.30M -> 6.40M.
 * Every ISA: a CONV_2D whose padded input is small (<= 1 KiB: first layers on 1-3 channels) is
   copied into a zero-point plane, so no pixel takes the guarded path; kernel rows of <= 8
   taps of a larger-than-1x1 window are unrolled; with |acc| < 2^30 the doubling high multiply
-  is the high word of 2x*m plus one carry bit (aww rv32gc 10.69M -> 9.92M).
+  is the high word of 2x*m plus one carry bit (aww rv32gc 10.69M -> 9.92M). A 1x1 stride-1
+  CONV_2D sweeps its image as one row (register blocks across row ends), and the kernels file
+  turns GCC's pre-allocation scheduler off (it spilled the 4x4 block's accumulators): aww
+  rv32gc 9.14M, 2.69 instructions per MAC in the pointwise inner loop.
 * Cortex-M55 MVE (``+mve``): 1x1 CONV_2D per pixel, four ``VMLADAVA`` sums per 16-byte step
   (weights ``[OC/4][IC/16][4][16]``, one 64-byte run) turned into one vector, bias added and
   requantized on 4 lanes (0.32/MAC); DEPTHWISE per pixel on 8 channels, int16 products
@@ -90,7 +93,7 @@ feature macro, with the scalar loop as fallback, so the same C is exact everywhe
   over 16 channels; other CONV_2D run the dot-product helper per kernel row. Vector
   requantization: ``VQRDMULH`` is SaturatingRoundingDoublingHighMul; ``VRSHL`` by -e after
   subtracting 1 from negative values (the sign of ``x & -e``) is RoundingDivideByPOT.
-  aww 10.52M -> 1.75M.
+  aww 10.52M -> 1.58M.
 
 Values read inside loops are kept in small local arrays rather than let-bindings: TVM may sink
 a single-use binding into a loop, and an ``int8_t`` store may alias anything, so GCC would

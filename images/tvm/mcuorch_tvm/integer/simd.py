@@ -17,6 +17,8 @@ accumulators in registers throughout::
 
 ``dots`` instead of ``dotr`` is the same row helper for short rows (MVE, at most 48 bytes): its
 16-byte loop is unrolled completely where the kernel inlines it with a constant row length.
+``dotb`` is ``dot`` for a convolution's border pixels, never inlined on the DSP: one shared copy
+instead of one per call site, which kept the kernels' frames above the scalar ones.
 
 ``flavour`` picks the SIMD code, always guarded by the compiler's own feature macro, with the
 portable scalar loop as the fallback:
@@ -55,7 +57,7 @@ from . import rvv
 from .rvv import acc_name as _acc
 from . import tir as K
 
-HELPER_RE = re.compile(r"\bmcuorch_(mve|dsp|rvv|scalar)_dot([rs]?)_(\d+)x(\d+)\b")
+HELPER_RE = re.compile(r"\bmcuorch_(mve|dsp|rvv|scalar)_dot([rsb]?)_(\d+)x(\d+)\b")
 FEATURE_MACRO = {"mve": "__ARM_FEATURE_MVE", "dsp": "__ARM_FEATURE_DSP", "rvv": "__riscv_vector"}
 INCLUDES = {
     "mve": "#include <arm_mve.h>",
@@ -75,13 +77,16 @@ INCLUDES = {
 MVE_SHORT_ROW = 48
 
 
-def helper_name(flavour: str, pixels: int, block: int, rows: bool = False, short: bool = False) -> str:
-    return f"mcuorch_{flavour}_dot{('s' if short else 'r') if rows else ''}_{pixels}x{block}"
+def helper_name(flavour: str, pixels: int, block: int, rows: bool = False, short: bool = False,
+                border: bool = False) -> str:
+    kind = ("s" if short else "r") if rows else ("b" if border else "")
+    return f"mcuorch_{flavour}_dot{kind}_{pixels}x{block}"
 
 
-def dot(flavour: str, pixels: int, block: int, acc, x_ptr, xs, w_ptr, ws, n) -> None:
-    """Emit ``helper(acc, x, xs, w, ws, n)`` as a statement (pointers from ``T.address_of``)."""
-    call(helper_name(flavour, pixels, block), acc, x_ptr, xs, w_ptr, ws, n)
+def dot(flavour: str, pixels: int, block: int, acc, x_ptr, xs, w_ptr, ws, n, border: bool = False) -> None:
+    """Emit ``helper(acc, x, xs, w, ws, n)`` as a statement (pointers from ``T.address_of``);
+    ``border``: the never-inlined copy (DSP) for a kernel's border pixels."""
+    call(helper_name(flavour, pixels, block, border=border), acc, x_ptr, xs, w_ptr, ws, n)
 
 
 def dot_rows(flavour: str, pixels: int, block: int, acc, x_ptr, xs, xr, w_ptr, ws, wr, n, rows,
@@ -128,6 +133,10 @@ def _signature(name: str, B: int, P: int, rows: bool) -> list[str]:
         # each kernel's interior: inlined, its row length and count become constants and the
         # call's 30-instruction prologue disappears (GCC otherwise keeps one generic copy)
         storage = "static inline __attribute__((always_inline))"
+    elif name.startswith("mcuorch_dsp_dotb_"):
+        # border pixels: one shared copy, so the kernel's frame does not grow by an inlined copy
+        # per call site (the deepest frame of resnet on the M4 with them inlined)
+        storage = "static __attribute__((noinline))"
     if rows:
         return [f"/* acc[p*{B} + r] += sum_(k<rows, i<n) x[k*xr + p*xs + i] * w[k*wr + r*ws + i], p < {P}, "
                 f"r < {B} */",
@@ -165,9 +174,10 @@ def _register_body(flavour: str, P: int, B: int, rows: bool, short: bool = False
 
 
 def helper_definition(flavour: str, P: int, B: int, kind: str = "") -> str:
-    """``kind``: '' one run, 'r' rows, 's' short rows (see the module docstring)."""
+    """``kind``: '' one run, 'r' rows, 's' short rows, 'b' one run, never inlined (see the
+    module docstring)."""
     rows, short = kind in ("r", "s"), kind == "s"
-    lines = _signature(helper_name(flavour, P, B, rows, short), B, P, rows)
+    lines = _signature(helper_name(flavour, P, B, rows, short, border=kind == "b"), B, P, rows)
     if flavour == "rvv":
         # vector accumulators for the whole call; the scalar helper's body as the fallback
         lines += ["#if defined(__riscv_vector)", *rvv.dot_body(P, B, rows), "#else",
@@ -194,7 +204,7 @@ def helper_source(kernel_code: str) -> str:
         return ""
     parts = ["/* SIMD helpers of the integer kernels (mcuorch_tvm/integer/simd.py). */",
              "#include <string.h>"]
-    whole = sorted(set(_WHOLE_RE.findall(kernel_code)))
+    whole = sorted({base + size for base, size in _WHOLE_RE.findall(kernel_code)})
     flavours = {f for f, _, _, _ in used} | {name.split("_")[1] for name in whole}
     for flavour in sorted(flavours):
         if flavour in INCLUDES:
@@ -205,7 +215,7 @@ def helper_source(kernel_code: str) -> str:
     if whole:
         common = [REQUANT_C] + ([MVE_REQUANT_C] if any(n in MVE_HELPERS for n in whole) else []) \
             + ([rvv.REQUANT_C] if any(n in rvv.HELPERS for n in whole) else [])
-        defs = common + [{**MVE_HELPERS, **DSP_HELPERS, **rvv.HELPERS}[name] for name in whole] + defs
+        defs = common + [whole_definition(name) for name in whole] + defs
     return "\n".join(parts) + "\n\n" + "\n".join(defs) + "\n"
 # appended to simd.py
 
@@ -343,10 +353,12 @@ static inline void mcuorch_mve_pwconv(int8_t* y, const int8_t* x, const int8_t* 
    -128, so two products never exceed int16) two taps are added before widening to int32.
    Widening splits even and odd channels (VMOVLB/VMOVLT), so bias, mult and shift are stored
    permuted per group of 8 ([0 2 4 6 1 3 5 7]); VMOVNB/VMOVNT interleave the results back. */
-static inline void mcuorch_mve_dwconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
+static __attribute__((noinline)) void mcuorch_mve_dwconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
     const int8_t* w, const int32_t* bias, const int32_t* mult, const int8_t* shift, int32_t pc,
     int32_t m0, int32_t s0, int32_t C, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w,
     int32_t dh, int32_t dw, const int8_t* zrow, int32_t pair, int32_t zp, int32_t lo, int32_t hi) {
+  /* one copy, not inlined: inlined into every layer (or one copy per tap count) with its taps
+     unrolled, the frames reached 568 (504) bytes for a 1x15 window */
   const int8_t* tp[25];
   int32_t taps = k_h * k_w;
   for (int32_t kh = 0; kh < k_h; ++kh) {
@@ -375,12 +387,12 @@ static inline void mcuorch_mve_dwconv(int8_t* y, const int8_t* x, int32_t ih0, i
       ae = vaddq_s32(ae, vmovlbq_s16(p));
       ao = vaddq_s32(ao, vmovltq_s16(p));
     }
-    int32x4_t me = pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0);
-    int32x4_t mo = pc ? vldrwq_s32(mult + c + 4) : vdupq_n_s32(m0);
-    int32x4_t se = pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0);
-    int32x4_t so = pc ? vldrbq_s32(shift + c + 4) : vdupq_n_s32(s0);
-    int16x8_t out = vmovnbq_s32(vdupq_n_s16(0), mcuorch_mve_requant(ae, me, se, zp, lo, hi));
-    out = vmovntq_s32(out, mcuorch_mve_requant(ao, mo, so, zp, lo, hi));
+    /* even then odd lanes, each loading its own multipliers: fewer vectors live at once */
+    int16x8_t out = vmovnbq_s32(vdupq_n_s16(0), mcuorch_mve_requant(ae,
+        pc ? vldrwq_s32(mult + c) : vdupq_n_s32(m0), pc ? vldrbq_s32(shift + c) : vdupq_n_s32(s0), zp, lo, hi));
+    out = vmovntq_s32(out, mcuorch_mve_requant(ao,
+        pc ? vldrwq_s32(mult + c + 4) : vdupq_n_s32(m0), pc ? vldrbq_s32(shift + c + 4) : vdupq_n_s32(s0),
+        zp, lo, hi));
     vstrbq_s16(y + c, out);
   }
 #else
@@ -401,11 +413,11 @@ static inline void mcuorch_mve_dwconv(int8_t* y, const int8_t* x, int32_t ih0, i
    output channel is VMLADAVA over them against its weights [OC][taps]; 4 channels' sums
    become one vector for the requantization. Against broadcasting each input byte over
    16-channel vectors, 4x fewer instructions on a 3x3x3 window. */
-static inline void mcuorch_mve_colconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
+static __attribute__((noinline)) void mcuorch_mve_colconv(int8_t* y, const int8_t* x, int32_t ih0, int32_t iw0,
     const int8_t* w, const int32_t* bias, const int32_t* mult, const int8_t* shift, int32_t pc,
     int32_t m0, int32_t s0, int32_t OC, int32_t IC, int32_t in_h, int32_t in_w, int32_t k_h,
     int32_t k_w, int32_t dh, int32_t dw, const int8_t* zrow, int32_t zp, int32_t lo, int32_t hi) {
-  int8_t col[128] __attribute__((aligned(16)));
+  int8_t col[HELPER_SIZE] __attribute__((aligned(16)));  /* the window, rounded up to 16 bytes */
   int32_t taps = k_h * k_w * IC, run = k_w * IC;
   int cols_in = iw0 >= 0 && iw0 + (k_w - 1) * dw < in_w;
   for (int32_t kh = 0; kh < k_h; ++kh) {
@@ -543,7 +555,28 @@ static inline int32_t mcuorch_dsp_requantize(int32_t acc, int32_t m, int32_t s, 
 """,
 }
 
-_WHOLE_RE = re.compile(r"\b(" + "|".join([*MVE_HELPERS, *DSP_HELPERS, *rvv.HELPERS]) + r")\b")
+#: Helpers whose name carries the size of their stack buffer (``mcuorch_mve_colconv32``: 32
+#: bytes of window): the template's ``HELPER_SIZE`` becomes that number, so the frame holds
+#: what the call site needs and no more.
+SIZED_HELPERS = ("mcuorch_mve_colconv",)
+_WHOLE_RE = re.compile(r"\b(" + "|".join([*MVE_HELPERS, *DSP_HELPERS, *rvv.HELPERS]) + r")(\d*)\b")
+
+
+def sized_name(helper: str, size: int) -> str:
+    """The name of a :data:`SIZED_HELPERS` helper specialised for ``size`` bytes."""
+    if helper not in SIZED_HELPERS:
+        raise ValueError(f"{helper} takes no size")
+    return f"{helper}{size}"
+
+
+def whole_definition(name: str) -> str:
+    """The C of a whole-function helper, a sized one specialised to its name's size."""
+    for base in SIZED_HELPERS:
+        size = name[len(base):]
+        if name.startswith(base) and size.isdigit():
+            template = MVE_HELPERS[base]
+            return template.replace(f"{base}(", f"{name}(").replace("HELPER_SIZE", size)
+    return {**MVE_HELPERS, **DSP_HELPERS, **rvv.HELPERS}[name]
 
 
 def pack16(lo, hi):

@@ -63,7 +63,7 @@ def _aww_source(isa: str, tmp_path: Path) -> tuple[str, Path]:
 def test_generated_c_per_isa(tmp_path: Path) -> None:
     mve, _ = _aww_source("cortex-m55+mve", tmp_path)
     for token in ("#if defined(__ARM_FEATURE_MVE)\n#include <arm_mve.h>\n#endif", "vmladavaq_s8", "vqrdmulhq_s32",
-                  "vrshlq_s32", "vctp8q", "mcuorch_mve_pwconv(", "mcuorch_mve_dwconv(", "mcuorch_mve_colconv("):
+                  "vrshlq_s32", "vctp8q", "mcuorch_mve_pwconv(", "mcuorch_mve_dwconv(", "mcuorch_mve_colconv48("):
         assert token in mve, token
     assert "__smlad" not in mve
     dsp, _ = _aww_source("cortex-m4+dsp", tmp_path)
@@ -211,6 +211,52 @@ def test_channel_vector_layouts() -> None:
     assert packed[:8].tolist() == w[:8, 0].tolist() and packed[8:16].tolist() == w[:8, 1].tolist()
     assert packed[24:32].tolist() == w[8:, 0].tolist()
     assert even_odd_order(16).tolist() == [0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15]
+
+
+def test_border_zero_point_row_is_constant_data(tmp_path: Path) -> None:
+    """SIMD border pixels read padded taps from a zero-point row stored after the weights, not
+    from a stack buffer filled on every call (it was the deepest frame of resnet's kernels);
+    the DSP's border dot is one shared, never-inlined copy."""
+    from mcuorch_tvm.integer import lower
+
+    tflite = (DATA / "conv_3x3_blocked.tflite").read_bytes()  # 3x3 SAME on 8 channels
+    model = lower.read_model(tflite)
+    (generic,) = [c for c in lower.lower_program(model, lower.Schedules().for_isa("generic")).calls
+                  if c.op == "CONV_2D"]
+    for isa in ("cortex-m55+mve", "cortex-m4+dsp"):
+        (call,) = [c for c in lower.lower_program(model, lower.Schedules().for_isa(isa)).calls if c.op == "CONV_2D"]
+        weights = call.kernel.constants[0]
+        row = weights.size - generic.kernel.constants[0].size
+        assert row == 3 * 8, (isa, row)  # one kernel row: k_w * input channels
+        assert np.all(weights[-row:] == weights[-1]), isa
+        source = (write_codegen(build_int(tflite, "conv", isa), tmp_path / isa) / "mcuorch_kernels.c").read_text()
+        kernel = source[source.index("void mcuorch_conv_2d_0("):]
+        assert not re.search(r"int8_t _ptr\w*\[\d+\];", kernel), isa  # no byte buffer on the stack
+        if isa == "cortex-m4+dsp":
+            assert "static __attribute__((noinline)) void mcuorch_dsp_dotb_1x4(" in source
+            assert "mcuorch_dsp_dotb_1x4(" in kernel
+
+
+def test_pointwise_convolution_blocks_pixels_across_rows() -> None:
+    """A 1x1 stride-1 CONV_2D sweeps its image as one row: aww's 25x5 pointwise layers get the
+    4-pixel register block instead of one sized by the 5-wide rows."""
+    from mcuorch_tvm.integer import lower
+
+    model = lower.read_model((MODELS / "aww" / "model.tflite").read_bytes())
+    calls = [c for c in lower.lower_program(model, lower.Schedules().for_isa("rv32gc")).calls if c.op == "CONV_2D"]
+    pointwise = [c for c in calls if c.kernel.macs == 25 * 5 * 64 * 64]
+    assert len(pointwise) == 4
+    assert all("block=4 pixels=4" in c.kernel.note for c in pointwise), [c.kernel.note for c in pointwise]
+
+
+def test_kernels_source_turns_off_gcc_prescheduling() -> None:
+    """GCC only (clang ignores the pragma and RVV kernels are built with clang)."""
+    from mcuorch_tvm.emitter import kernels_source
+
+    source = kernels_source("void f(void) {}\n")
+    guard = source.index("#if defined(__GNUC__) && !defined(__clang__)")
+    assert source.index('#pragma GCC optimize ("no-schedule-insns")') > guard
+    assert source.index("void f(void)") > source.index("#endif")
 
 
 def test_small_padded_input_is_copied_into_a_plane() -> None:

@@ -110,3 +110,15 @@ def weighted_buffers(bufs: list, in_shape: Sequence[int], out_shape: Sequence[in
     mult, shift = (bufs[3], bufs[4]) if stage.per_channel else (None, None)
     y = K.T.decl_buffer((int(np.prod(out_shape)),), K.I8, data=bufs[-1].data)
     return x, w, b, mult, shift, y
+
+
+def requant_args(stage: RequantStage, mult, shift, c0) -> list:
+    """(mult pointer, shift pointer, per_channel, m0, s0) of the MVE helpers: per-channel arrays
+    from channel ``c0``, or null pointers and the per-tensor values."""
+    if stage.per_channel:
+        return [K.T.address_of(mult[c0]), K.T.address_of(shift[c0]), 1, 0, 0]
+    return [0, 0, 0, stage.multiplier[0], stage.shift[0]]
+
+
+def output_args(stage: RequantStage) -> list[int]:
+    return [stage.output_zero_point, stage.act_min, stage.act_max]

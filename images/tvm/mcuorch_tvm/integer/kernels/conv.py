@@ -28,7 +28,8 @@ from .. import simd as S
 from .. import tir as K
 from ..isa import GENERIC, Isa
 from ..tir import RequantStage
-from .common import Kernel, block_rows, block_weights, unrolled_range, weighted_buffers, weighted_signature
+from .common import (Kernel, block_rows, block_weights, output_args, requant_args, unrolled_range, weighted_buffers,
+                     weighted_signature)
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class ConvSchedule:
     unroll: int = 1
     max_accumulators: int = 16   # P*B accumulators, plus P inputs and B weights, fit 31 GPRs
     isa: Isa = GENERIC
-    #: SIMD schedules: largest zero-point row (bytes, on the stack) that lets border pixels use
-    #: the dot-product helper too; wider rows take the scalar guarded path.
+    #: SIMD schedules: largest zero-point row (bytes of constant data after the weights) that
+    #: lets border pixels use the dot-product helper too; wider rows take the scalar guarded path.
     max_zero_row: int = 1024
     #: MVE: kernel rows shorter than this many bytes (``k_w * ic``, e.g. a first layer on 1-3
     #: input channels) vectorise over output channels instead of the row (VMLADAVA wants 16).
@@ -215,7 +216,8 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     oc, k_h, k_w, ic = weights.shape
     if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 4 == 0 and k_h * k_w * ic <= 128:
         # the whole window in <= 8 vectors: one VMLADAVA pass per output channel
-        return vector_pixel_kernel(name, "mcuorch_mve_colconv", in_shape, out_shape,
+        window = -(-k_h * k_w * ic // 16) * 16
+        return vector_pixel_kernel(name, S.sized_name("mcuorch_mve_colconv", window), in_shape, out_shape,
                                    weights.reshape(oc, -1).astype(np.int8), bias, stage, g, input_zero_point,
                                    [oc, ic], oc * k_h * k_w * ic)
     if schedule.isa.mve and k_w * ic < schedule.mve_min_run and oc % 16 == 0 and k_h * k_w <= 64:
@@ -230,6 +232,8 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                                 input_zero_point, [oc, ic], oc * k_h * k_w * ic)
     if schedule.isa.mve and (k_h, k_w) == (1, 1) and ic % 16 == 0 and oc % 4 == 0:
         return mve_pointwise_kernel(name, in_shape, out_shape, weights, bias, stage, g)
+    if (k_h, k_w, g.stride, g.pad) == (1, 1, (1, 1), (0, 0)):
+        g = as_one_row(g)
     # A small padded input (first layers) is copied into a zero-point plane once per image:
     # then every pixel is interior and the guarded path disappears.
     image = g
@@ -244,7 +248,12 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     if flavour:
         auto_pixels, auto_block = choose_simd_blocking(hi - lo, oc, flavour)
     else:
-        auto_pixels, auto_block = choose_blocking(hi - lo, oc, schedule.max_accumulators)
+        # a completely unrolled short row has every tap's operands live at once: a smaller block
+        # leaves the accumulators in registers (aww's 10x4 first layer on rv32gc: 5x2 instead of
+        # 5x3, 3.64 -> 3.52 instructions per MAC)
+        short_row = k_w * ic <= schedule.unroll_short_row and k_h * k_w > 1 and g.dilation[1] == 1
+        max_acc = min(10, schedule.max_accumulators) if short_row else schedule.max_accumulators
+        auto_pixels, auto_block = choose_blocking(hi - lo, oc, max_acc)
     block = max(1, min(schedule.block or auto_block, oc))
     pixels = max(1, schedule.pixels or auto_pixels)
     taps = k_h * k_w * ic
@@ -255,6 +264,9 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     else:
         packed = block_weights(weights.reshape(oc, taps).astype(np.int8), block)
     simd_border = bool(flavour) and not use_plane and dw_is_one(g) and run <= schedule.max_zero_row
+    zero_at = packed.size
+    if simd_border:  # padded taps read the input zero point (their contribution once the offset is folded)
+        packed = with_zero_row(packed, run, input_zero_point)
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     dh, dw = g.dilation
@@ -273,11 +285,6 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         acc = K.local(block * pixels)   # register block: constant indices only
         spill = K.local(block * pixels)  # handed to the (looped) requantization epilogue
         nfull, tail = divmod(oc, block)
-        if simd_border:
-            # padded taps read the input zero point (what they contribute once the offset is folded)
-            zero_row = K.local(run, K.I8)
-            with K.serial(0, run) as i:
-                K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
 
         def w_index(w0, width, kh, j, r):
             """Weight of channel ``r`` of the block at ``w0``, kernel row ``kh``, tap ``j`` of the row."""
@@ -365,20 +372,31 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
             kw_hi = K.bind(K.T.max(kw_lo, K.T.min(K.c32(k_w), K.c32(g.in_w) - iw0)))
             lo_n = K.bind(kw_lo * K.c32(ic))
             hi_j = K.bind(kw_hi * K.c32(ic))
-            acc0, zero = K.T.address_of(acc[0]), K.T.address_of(zero_row[0])
+            acc0, zero = K.T.address_of(acc[0]), K.T.address_of(w[zero_at])
+
+            # the DSP's border dot is a call (one shared copy, simd.py), skipped for a row
+            # without padded columns; MVE's is inlined, where the test only costs (measured)
+            called = flavour == "dsp"
+
+            def border_dot(x_at, w_at, n, any_taps=None) -> None:
+                if any_taps is None or not called:
+                    S.dot(flavour, 1, width, acc0, x_at, 0, w_at, run, n, border=called)
+                    return
+                with K.If(any_taps):
+                    with K.Then():
+                        S.dot(flavour, 1, width, acc0, x_at, 0, w_at, run, n, border=called)
+
             with K.serial(0, k_h) as kh:
                 ih = K.bind(ih0 + kh * K.c32(dh))
                 w_row = K.bind(w0 + kh * K.c32(width * run))
                 with K.If(K.T.And(ih >= K.c32(0), ih < K.c32(g.in_h))):
                     with K.Then():
                         x_tap = K.bind(((n * K.c32(g.in_h) + ih) * K.c32(g.in_w) + iw0 + kw_lo) * K.c32(ic))
-                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row]), run, lo_n)
-                        S.dot(flavour, 1, width, acc0, K.T.address_of(x[x_tap]), 0,
-                              K.T.address_of(w[w_row + lo_n]), run, hi_j - lo_n)
-                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row + hi_j]), run,
-                              K.c32(run) - hi_j)
+                        border_dot(zero, K.T.address_of(w[w_row]), lo_n, lo_n > K.c32(0))
+                        border_dot(K.T.address_of(x[x_tap]), K.T.address_of(w[w_row + lo_n]), hi_j - lo_n)
+                        border_dot(zero, K.T.address_of(w[w_row + hi_j]), K.c32(run) - hi_j, hi_j < K.c32(run))
                     with K.Else():
-                        S.dot(flavour, 1, width, acc0, zero, 0, K.T.address_of(w[w_row]), run, run)
+                        border_dot(zero, K.T.address_of(w[w_row]), K.c32(run))
 
         def guarded_reduction(n, oh, ow, width, w0) -> None:
             """One pixel anywhere: a padded tap reads nothing and counts as ``zp_in``."""
@@ -442,20 +460,23 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
     return Kernel(K.finish(ib), consts, macs=macs, note=note)
 
 
+def as_one_row(g: Geometry) -> Geometry:
+    """A 1x1 stride-1 convolution's image as one row of ``H*W`` pixels (the same NHWC bytes):
+    register blocks of pixels then run across row ends, so a 5-wide row no longer forces a
+    5-pixel block or leaves pixels to the single-pixel path."""
+    return replace(g, in_h=1, in_w=g.in_h * g.in_w, out_h=1, out_w=g.out_h * g.out_w)
+
+
 def dw_is_one(g: Geometry) -> bool:
     return g.dilation[1] == 1
 
 
-def requant_args(stage: RequantStage, mult, shift, c0) -> list:
-    """(mult pointer, shift pointer, per_channel, m0, s0) of the MVE helpers: per-channel arrays
-    from channel ``c0``, or null pointers and the per-tensor values."""
-    if stage.per_channel:
-        return [K.T.address_of(mult[c0]), K.T.address_of(shift[c0]), 1, 0, 0]
-    return [0, 0, 0, stage.multiplier[0], stage.shift[0]]
-
-
-def output_args(stage: RequantStage) -> list[int]:
-    return [stage.output_zero_point, stage.act_min, stage.act_max]
+def with_zero_row(packed: np.ndarray, length: int, zero_point: int) -> np.ndarray:
+    """``packed`` weights followed by ``length`` bytes of the input zero point: what the SIMD
+    helpers read for padded taps. As constant data it costs no stack (a zero-point row on the
+    stack was the deepest frame of the SIMD kernels) and no fill loop per call."""
+    row = np.full(length, zero_point, dtype=np.int8)
+    return np.concatenate([packed.reshape(-1).astype(np.int8), row])
 
 
 def channel_vectors(w: np.ndarray, lanes: int) -> np.ndarray:
@@ -502,15 +523,14 @@ def vector_pixel_kernel(name: str, helper: str, in_shape, out_shape, packed: np.
     in_w, k_h, k_w, dh, dw, zrow, *extra_args, zp_out, lo, hi)``; ``zrow`` is one input pixel
     of zero points (what a padded tap reads), filled once per call."""
     oc = out_shape[3]
+    zero_at = packed.size
+    packed = with_zero_row(packed, in_shape[3], input_zero_point)
     consts, params = weighted_signature(in_shape, out_shape, packed, bias, oc, stage)
     sh, sw = g.stride
     pt, pl = g.pad
     image = g.in_h * g.in_w * in_shape[3]
     with K.prim_func(name, params) as (ib, bufs):
         x, w, b, mult, shift, y = weighted_buffers(bufs, in_shape, out_shape, packed, stage)
-        zero_row = K.local(in_shape[3], K.I8)
-        with K.serial(0, in_shape[3]) as i:
-            K.store(zero_row, K.T.Cast(K.I8, K.c32(input_zero_point)), [i])
         with K.serial(0, g.batches) as n:
             with K.serial(0, g.out_h) as oh:
                 with K.serial(0, g.out_w) as ow:
@@ -518,7 +538,7 @@ def vector_pixel_kernel(name: str, helper: str, in_shape, out_shape, packed: np.
                     S.call(helper, K.T.address_of(y[out_index]), K.T.address_of(x[n * K.c32(image)]),
                            oh * K.c32(sh) - K.c32(pt), ow * K.c32(sw) - K.c32(pl), K.T.address_of(w[0]),
                            K.T.address_of(b[0]), *requant_args(stage, mult, shift, K.c32(0)), *channel_args,
-                           g.in_h, g.in_w, g.k_h, g.k_w, *g.dilation, K.T.address_of(zero_row[0]),
+                           g.in_h, g.in_w, g.k_h, g.k_w, *g.dilation, K.T.address_of(w[zero_at]),
                            *extra_args, *output_args(stage))
     macs = g.batches * g.out_h * g.out_w * macs_per_pixel
     return Kernel(K.finish(ib), consts, macs=macs, note=f"simd={helper.split('_')[1]} {helper} per pixel")
@@ -540,8 +560,9 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
         permuted = replace(stage, multiplier=tuple(stage.multiplier[i] for i in order),
                            shift=tuple(stage.shift[i] for i in order))
         pair = int(weights.min(initial=0) > -128)  # two int16 products never overflow
-        return vector_pixel_kernel(name, "mcuorch_mve_dwconv", in_shape, out_shape, packed, bias[order], permuted, g,
-                                input_zero_point, [oc], oc * taps, [pair])
+        return vector_pixel_kernel(name, "mcuorch_mve_dwconv", in_shape, out_shape, packed,
+                                   bias[order], permuted, g,
+                                   input_zero_point, [oc], oc * taps, [pair])
     if schedule.isa.rvv and multiplier == 1 and taps <= 25:
         return vector_pixel_kernel(name, "mcuorch_rvv_dwconv", in_shape, out_shape,
                                 weights.reshape(-1).astype(np.int8), bias, stage, g, input_zero_point, [oc],
