@@ -82,21 +82,6 @@ static inline void mcuorch_rvv_requant_lanes(int8_t* y, vint32m8_t acc, const in
   __riscv_vse8_v_i8m2(y, __riscv_vncvt_x_x_w_i8m2(__riscv_vncvt_x_x_w_i16m4(q, vl), vl), vl);
 }
 #endif
-
-/* tp[kh*k_w + kw] = the C input bytes under window tap (kh, kw) of the window at (ih0, iw0), or
-   zrow (C bytes of the input zero point: what a padded tap contributes once the offset is folded);
-   returns k_h * k_w */
-static inline int32_t mcuorch_rvv_taps(const int8_t** tp, const int8_t* x, int32_t ih0, int32_t iw0,
-    int32_t C, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w, int32_t dh, int32_t dw, const int8_t* zrow) {
-  for (int32_t kh = 0; kh < k_h; ++kh) {
-    int32_t ih = ih0 + kh * dh;
-    for (int32_t kw = 0; kw < k_w; ++kw) {
-      int32_t iw = iw0 + kw * dw;
-      tp[kh * k_w + kw] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + (ih * in_w + iw) * C : zrow;
-    }
-  }
-  return k_h * k_w;
-}
 """
 
 HELPERS = {
@@ -126,7 +111,7 @@ static inline void mcuorch_rvv_dwconv(int8_t* y, const int8_t* x, int32_t ih0, i
     int32_t m0, int32_t s0, int32_t C, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w,
     int32_t dh, int32_t dw, const int8_t* zrow, int32_t zp, int32_t lo, int32_t hi) {
   const int8_t* tp[k_h * k_w];  /* C99 VLA: a constant once inlined */
-  int32_t taps = mcuorch_rvv_taps(tp, x, ih0, iw0, C, in_h, in_w, k_h, k_w, dh, dw, zrow);
+  int32_t taps = mcuorch_window_taps(tp, x, ih0, iw0, C, in_h, in_w, k_h, k_w, dh, dw, zrow);
 #if defined(__riscv_vector)
   for (size_t c = 0, vl; c < (size_t)C; c += vl) {
     vl = __riscv_vsetvl_e32m8((size_t)C - c);
@@ -158,7 +143,7 @@ static inline void mcuorch_rvv_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
     int32_t m0, int32_t s0, int32_t OC, int32_t IC, int32_t in_h, int32_t in_w, int32_t k_h,
     int32_t k_w, int32_t dh, int32_t dw, const int8_t* zrow, int32_t zp, int32_t lo, int32_t hi) {
   const int8_t* tp[k_h * k_w];
-  int32_t positions = mcuorch_rvv_taps(tp, x, ih0, iw0, IC, in_h, in_w, k_h, k_w, dh, dw, zrow);
+  int32_t positions = mcuorch_window_taps(tp, x, ih0, iw0, IC, in_h, in_w, k_h, k_w, dh, dw, zrow);
 #if defined(__riscv_vector)
   for (size_t c = 0, vl; c < (size_t)OC; c += vl) {
     vl = __riscv_vsetvl_e32m8((size_t)OC - c);

@@ -214,7 +214,7 @@ def helper_source(kernel_code: str) -> str:
     defs = [helper_definition(*u) for u in used]
     if whole:
         common = [REQUANT_C] + ([MVE_REQUANT_C] if any(n in MVE_HELPERS for n in whole) else []) \
-            + ([rvv.REQUANT_C] if any(n in rvv.HELPERS for n in whole) else [])
+            + ([rvv.REQUANT_C] if any(n in rvv.HELPERS for n in whole) else []) + [WINDOW_C]
         defs = common + [whole_definition(name) for name in whole] + defs
     return "\n".join(parts) + "\n\n" + "\n".join(defs) + "\n"
 # appended to simd.py
@@ -238,6 +238,27 @@ static inline int32_t mcuorch_requantize(int32_t acc, int32_t m, int32_t s, int3
   int32_t q = (h >= 0 ? h >> right : ~(~h >> right)) + ((h & mask) > threshold);
   q += zp;
   return q < lo ? lo : q > hi ? hi : q;
+}
+"""
+
+WINDOW_C = r"""/* The C input bytes under tap (ih, iw) of an image (NHWC, C channels), or zrow (C bytes of the
+   input zero point: what a padded tap contributes once the offset is folded). The one spelling
+   of "is this tap inside the image" for every per-pixel helper. */
+static inline const int8_t* mcuorch_tap(const int8_t* x, int32_t ih, int32_t iw, int32_t in_h, int32_t in_w,
+    int32_t C, const int8_t* zrow) {
+  /* one unsigned compare per axis: a negative coordinate wraps above any image size */
+  return (uint32_t)ih < (uint32_t)in_h && (uint32_t)iw < (uint32_t)in_w ? x + (ih * in_w + iw) * C : zrow;
+}
+
+/* tp[kh*k_w + kw] = the tap (kh, kw) of the window at (ih0, iw0); returns k_h * k_w */
+static inline int32_t mcuorch_window_taps(const int8_t** tp, const int8_t* x, int32_t ih0, int32_t iw0,
+    int32_t C, int32_t in_h, int32_t in_w, int32_t k_h, int32_t k_w, int32_t dh, int32_t dw, const int8_t* zrow) {
+  for (int32_t kh = 0; kh < k_h; ++kh) {
+    int32_t ih = ih0 + kh * dh;
+    for (int32_t kw = 0; kw < k_w; ++kw)
+      tp[kh * k_w + kw] = mcuorch_tap(x, ih, iw0 + kw * dw, in_h, in_w, C, zrow);
+  }
+  return k_h * k_w;
 }
 """
 
@@ -360,14 +381,7 @@ static __attribute__((noinline)) void mcuorch_mve_dwconv(int8_t* y, const int8_t
   /* one copy, not inlined: inlined into every layer (or one copy per tap count) with its taps
      unrolled, the frames reached 568 (504) bytes for a 1x15 window */
   const int8_t* tp[25];
-  int32_t taps = k_h * k_w;
-  for (int32_t kh = 0; kh < k_h; ++kh) {
-    int32_t ih = ih0 + kh * dh;
-    for (int32_t kw = 0; kw < k_w; ++kw) {
-      int32_t iw = iw0 + kw * dw;
-      tp[kh * k_w + kw] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + (ih * in_w + iw) * C : zrow;
-    }
-  }
+  int32_t taps = mcuorch_window_taps(tp, x, ih0, iw0, C, in_h, in_w, k_h, k_w, dh, dw, zrow);
 #if defined(__ARM_FEATURE_MVE)
   for (int32_t c = 0; c < C; c += 8, w += 8 * taps) {
     int32x4_t ae = vldrwq_s32(bias + c), ao = vldrwq_s32(bias + c + 4);
@@ -429,7 +443,7 @@ static __attribute__((noinline)) void mcuorch_mve_colconv(int8_t* y, const int8_
     }
     for (int32_t kw = 0; kw < k_w; ++kw) {
       int32_t iw = iw0 + kw * dw;
-      const int8_t* src = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + (ih * in_w + iw) * IC : zrow;
+      const int8_t* src = mcuorch_tap(x, ih, iw, in_h, in_w, IC, zrow);
       for (int32_t ci = 0; ci < IC; ++ci)
         dst[kw * IC + ci] = src[ci];
     }
@@ -478,14 +492,7 @@ static inline void mcuorch_mve_chconv(int8_t* y, const int8_t* x, int32_t ih0, i
     int32_t m0, int32_t s0, int32_t OC, int32_t IC, int32_t in_h, int32_t in_w, int32_t k_h,
     int32_t k_w, int32_t dh, int32_t dw, const int8_t* zrow, int32_t zp, int32_t lo, int32_t hi) {
   const int8_t* tp[64];
-  int32_t positions = k_h * k_w;
-  for (int32_t kh = 0; kh < k_h; ++kh) {
-    int32_t ih = ih0 + kh * dh;
-    for (int32_t kw = 0; kw < k_w; ++kw) {
-      int32_t iw = iw0 + kw * dw;
-      tp[kh * k_w + kw] = ih >= 0 && ih < in_h && iw >= 0 && iw < in_w ? x + (ih * in_w + iw) * IC : zrow;
-    }
-  }
+  int32_t positions = mcuorch_window_taps(tp, x, ih0, iw0, IC, in_h, in_w, k_h, k_w, dh, dw, zrow);
 #if defined(__ARM_FEATURE_MVE)
   for (int32_t c = 0; c < OC; c += 16) {
     int32x4_t a0 = vldrwq_s32(bias + c), a1 = vldrwq_s32(bias + c + 4);
