@@ -53,6 +53,10 @@ class ConvSchedule:
     #: Kernel rows of at most this many taps (``k_w * ic``) of a window larger than 1x1 are
     #: unrolled completely.
     unroll_short_row: int = 8
+    #: Largest register block (P*B accumulators) of a convolution whose short rows are unrolled:
+    #: every tap's operands are live at once (aww's 10x4 first layer on rv32gc: 5x2 instead of
+    #: 5x3, 3.64 -> 3.52 instructions per MAC).
+    short_row_accumulators: int = 10
 
 
 def choose_blocking(width: int, channels: int, max_acc: int = 16) -> tuple[int, int]:
@@ -245,14 +249,14 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
         g = replace(g, batches=1, in_h=plane_h, in_w=plane_w, pad=(0, 0))
     lo, hi = g.interior(1)
     flavour = schedule.isa.simd
+    # a short kernel row (first layers: 1-3 channels) of a k x k window is unrolled completely
+    short_row = k_w * ic <= schedule.unroll_short_row and k_h * k_w > 1
     if flavour:
         auto_pixels, auto_block = choose_simd_blocking(hi - lo, oc, flavour)
     else:
-        # a completely unrolled short row has every tap's operands live at once: a smaller block
-        # leaves the accumulators in registers (aww's 10x4 first layer on rv32gc: 5x2 instead of
-        # 5x3, 3.64 -> 3.52 instructions per MAC)
-        short_row = k_w * ic <= schedule.unroll_short_row and k_h * k_w > 1 and g.dilation[1] == 1
-        max_acc = min(10, schedule.max_accumulators) if short_row else schedule.max_accumulators
+        max_acc = schedule.max_accumulators
+        if short_row and g.dilation[1] == 1:
+            max_acc = min(max_acc, schedule.short_row_accumulators)
         auto_pixels, auto_block = choose_blocking(hi - lo, oc, max_acc)
     block = max(1, min(schedule.block or auto_block, oc))
     pixels = max(1, schedule.pixels or auto_pixels)
@@ -353,10 +357,9 @@ def conv2d_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: np.
                             K.store(acc, acc[p * width + r] + xv * wv[r], [p * width + r])
 
                 if dw == 1:
-                    # a short row of a k x k window (first layers: 1-3 channels) is unrolled: no loop
-                    # per kernel row (measured: a 1x1 layer on 8 channels is faster with its loop)
-                    short = run <= schedule.unroll_short_row and k_h * k_w > 1
-                    unrolled_range(run, run if short else schedule.unroll, tap)
+                    # no loop per short kernel row (measured: a 1x1 layer on 8 channels is faster
+                    # with its loop, hence k x k windows only)
+                    unrolled_range(run, run if short_row else schedule.unroll, tap)
                 else:
                     with K.serial(0, k_w) as kw:
                         def tap_d(i, kw=kw):
@@ -521,7 +524,7 @@ def vector_pixel_kernel(name: str, helper: str, in_shape, out_shape, packed: np.
     """A kernel that calls one channel-vector helper (MVE or RVV, :mod:`..simd`) per output pixel:
     ``helper(y_pixel, x_image, ih0, iw0, w, bias, mult, shift, pc, m0, s0, *channel_args, in_h,
     in_w, k_h, k_w, dh, dw, zrow, *extra_args, zp_out, lo, hi)``; ``zrow`` is one input pixel
-    of zero points (what a padded tap reads), filled once per call."""
+    of zero points (what a padded tap reads), stored after the weights (:func:`with_zero_row`)."""
     oc = out_shape[3]
     zero_at = packed.size
     packed = with_zero_row(packed, in_shape[3], input_zero_point)
@@ -560,9 +563,8 @@ def depthwise_kernel(name: str, in_shape, out_shape, weights: np.ndarray, bias: 
         permuted = replace(stage, multiplier=tuple(stage.multiplier[i] for i in order),
                            shift=tuple(stage.shift[i] for i in order))
         pair = int(weights.min(initial=0) > -128)  # two int16 products never overflow
-        return vector_pixel_kernel(name, "mcuorch_mve_dwconv", in_shape, out_shape, packed,
-                                   bias[order], permuted, g,
-                                   input_zero_point, [oc], oc * taps, [pair])
+        return vector_pixel_kernel(name, "mcuorch_mve_dwconv", in_shape, out_shape, packed, bias[order], permuted, g,
+                                input_zero_point, [oc], oc * taps, [pair])
     if schedule.isa.rvv and multiplier == 1 and taps <= 25:
         return vector_pixel_kernel(name, "mcuorch_rvv_dwconv", in_shape, out_shape,
                                 weights.reshape(-1).astype(np.int8), bias, stage, g, input_zero_point, [oc],
